@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("dcsde " DCSDE_VERSION); return 0; }

@@ -1,0 +1,72 @@
+// Objective: the function f the agents minimise, evaluated on a batch of states.
+//
+// Every call takes a d x R block X (one column per replica) and fills one output per column.
+// Implementations are `final` and loop over the block with Eigen expressions; there is one
+// virtual call per block, never per coordinate (STYLE.md "Key abstractions").
+//
+// Contract (checked for every registered objective by tests/objective/objective_test.cpp):
+//   value(X)(r)      = f(X.col(r))
+//   gradient(X).col  = grad f, matching central differences of value
+//   hvp(X, V).col(r) = Hess f(X.col(r)) V.col(r), matching central differences of gradient
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dcsde/core/types.hpp"
+
+namespace dcsde {
+
+// The constants the convergence bounds need (papers.md sections 7.4, 7.5, 8.1). A constant that
+// does not exist for an objective (e.g. mu of the quartic, which is not PL) is empty.
+struct ObjectiveConstants {
+  std::optional<double> L;       // lambda_max(Hess f) <= L everywhere (L-smooth)
+  std::optional<double> mu;      // ||grad f||^2 >= 2 mu (f - f*)   (mu-PL)
+  std::optional<double> L0;      // ||Hess f|| <= L0 + L1 ||grad f||   ((L0,L1)-smooth)
+  std::optional<double> L1;
+  std::optional<double> trace_hessian_max;  // sup tr Hess f (L_tau of papers.md 7.5)
+  std::optional<double> f_star;  // min f, where known
+};
+
+class Objective {
+ public:
+  virtual ~Objective() = default;
+
+  virtual Index dim() const = 0;
+  virtual std::string name() const = 0;
+
+  // f of each column: values(r) = f(X.col(r)). X is d x R, values is 1 x R.
+  virtual void value(const ConstBatchRef& X, RowVectorRef values) const = 0;
+  // G.col(r) = grad f(X.col(r)). G has the shape of X.
+  virtual void gradient(const ConstBatchRef& X, BatchRef G) const = 0;
+  // HV.col(r) = Hess f(X.col(r)) * V.col(r).
+  virtual void hvp(const ConstBatchRef& X, const ConstBatchRef& V, BatchRef HV) const = 0;
+
+  virtual ObjectiveConstants constants() const = 0;
+};
+
+// Options of every objective; each kind reads the keys it documents in docs/reference/objectives.md.
+struct ObjectiveOptions {
+  std::string kind = "quadratic";  // quadratic | quadratic_rotated | quartic | cosh | log_cosh | logistic
+  Index dim = 10;
+  std::vector<double> eigenvalues;  // explicit spectrum (quadratic kinds); else log-spaced:
+  double eigen_min = 0.1;
+  double eigen_max = 10.0;
+  Index samples = 1000;    // logistic: size of the synthetic dataset
+  double l2 = 1e-3;        // logistic: ridge term (l2/2)||x||^2, makes it mu-PL with mu = l2
+  std::uint64_t seed = 0;  // problem data (rotation, dataset): Philox stream Purpose::kProblem
+};
+
+// Every objective kind with its one-line meaning, in registry order (for `dcsde list`).
+struct KindInfo {
+  std::string kind;
+  std::string meaning;
+};
+const std::vector<KindInfo>& objective_kinds();
+
+// Builds the objective; options must have passed validation (config/ checks the ranges).
+std::unique_ptr<Objective> make_objective(const ObjectiveOptions& options);
+
+}  // namespace dcsde

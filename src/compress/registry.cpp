@@ -1,0 +1,1 @@
+#include "dcsde/compress/compressor.hpp"

@@ -1,0 +1,1 @@
+#include "dcsde/core/rng.hpp"

@@ -1,0 +1,1 @@
+#include "dcsde/objective/objective.hpp"
