@@ -8,8 +8,12 @@
 // registered compressor by tests/compress/compressor_contract_test.cpp:
 //   * decode(encode(v, rng)) == apply(v, rng') bit for bit, when rng and rng' are the same stream;
 //   * the encoded size in bits equals `message_bits(d)` for fixed-size formats, and
-//     `header + payload` as documented for variable-size ones (Bernoulli);
+//     `header + payload` as documented for variable-size ones (bernoulli, sign);
 //   * decode of truncated or malformed bytes throws WireFormatError, never reads out of bounds.
+//
+// Inputs must not contain NaN (+-inf is allowed where a compressor says so). The kinds and their
+// math: sparsifiers.hpp (identity, rand_k, bernoulli, top_k), quantizers.hpp (qsgd, natural,
+// natural_dithering, sign); the wire format: wire.hpp.
 #pragma once
 
 #include <cstdint>
@@ -34,31 +38,43 @@ class Compressor {
   virtual std::optional<double> omega(Index d) const = 0;
 
   // out.col(c) = C(V.col(c)) with the randomness of stream ctx.stream(c, Purpose::kCompression).
-  // V and out may not alias.
+  // V and out may not alias. One virtual call per block; no heap allocation after warm-up.
   virtual void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const = 0;
 
   // Exact compression covariance K(v) = Cov_xi C(v) (papers.md 3, [DERIVED]), where a closed
-  // form exists; `has_covariance()` says whether it does.
+  // form exists; `has_covariance()` says whether it does. K must be d x d. Calling it when
+  // `has_covariance()` is false is a programmer error (DCSDE_ASSERT).
   virtual bool has_covariance() const { return false; }
   virtual void covariance(const ConstVectorRef& v, Eigen::Ref<Eigen::MatrixXd> K) const;
 
   // Wire format. `encode` appends one message for vector v to `bytes`, drawing from `rng` exactly
-  // as `apply` draws for one column. `decode` reads a whole message of dimension d.
-  virtual void encode(const ConstVectorRef& v, Philox& rng, std::vector<std::uint8_t>& bytes) const = 0;
+  // as `apply` draws for one column. `decode` reads a whole message of dimension d (out has size
+  // d); bytes after the message are an error. After a WireFormatError `out` is unspecified.
+  virtual void encode(const ConstVectorRef& v, Philox& rng,
+                      std::vector<std::uint8_t>& bytes) const = 0;
   virtual void decode(std::span<const std::uint8_t> bytes, Index d, VectorRef out) const = 0;
 
-  // Size in bits of one message for dimension d: exact when `fixed_size()`, the expectation
-  // otherwise. Includes the header.
+  // Size in bits of one message for dimension d, header and final padding included: exact when
+  // `fixed_size()`; otherwise the expectation (bernoulli), or the size for vectors without zero
+  // coordinates, almost sure under any continuous gradient law (sign).
   virtual double message_bits(Index d) const = 0;
   virtual bool fixed_size() const { return true; }
 };
 
+// TOML table [compressor]. kind is one of compressor_kinds():
+//   identity | rand_k | bernoulli | qsgd | natural | natural_dithering | sign | top_k
 struct CompressorOptions {
-  std::string kind = "identity";  // identity | rand_k | bernoulli | qsgd | natural | natural_dithering | sign | top_k
-  Index k = 1;          // rand_k, top_k: coordinates kept (1 <= k <= d)
-  double p = 0.5;       // bernoulli: keep probability (0 < p <= 1)
-  int levels = 1;       // qsgd (s >= 1), natural_dithering (s >= 1): quantization levels
+  std::string kind = "identity";
+  Index k = 1;     // rand_k, top_k: coordinates kept (1 <= k <= d)
+  double p = 0.5;  // bernoulli: keep probability (0 < p <= 1)
+  int levels = 1;  // qsgd (1 <= s < 2^31), natural_dithering (1 <= s <= 1024): levels s
 };
+
+// Ceres-style validation against dimension d (d >= 1 and d < 2^32, the wire header's limit).
+// Returns true if valid; otherwise writes a sentence such as
+//   "compressor.k = 0. Violated constraint: 1 <= k <= dim = 10."
+// into *error (when not null) and returns false.
+bool compressor_options_valid(const CompressorOptions& options, Index dim, std::string* error);
 
 struct CompressorKindInfo {
   std::string kind;
@@ -66,7 +82,8 @@ struct CompressorKindInfo {
 };
 const std::vector<CompressorKindInfo>& compressor_kinds();
 
-// Builds the compressor for vectors of dimension `dim`; options must have passed validation.
+// Builds the compressor for vectors of dimension `dim`. Throws ConfigError with the sentence of
+// compressor_options_valid when the options are invalid.
 std::unique_ptr<Compressor> make_compressor(const CompressorOptions& options, Index dim);
 
 }  // namespace dcsde

@@ -66,7 +66,11 @@ struct KindInfo {
 };
 const std::vector<KindInfo>& objective_kinds();
 
-// Builds the objective; options must have passed validation (config/ checks the ranges).
+// Checks the options; on a violation returns a message that starts with the key, worded like
+//   problem.eigen_min = -1. Violated constraint: eigen_min > 0.
+std::optional<std::string> validate(const ObjectiveOptions& options);
+
+// Builds the objective; options must have passed validation.
 std::unique_ptr<Objective> make_objective(const ObjectiveOptions& options);
 
 }  // namespace dcsde

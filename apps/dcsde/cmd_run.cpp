@@ -1,0 +1,173 @@
+// dcsde run FILE: every point of the experiment, then curves, summary, plot, written atomically.
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "dcsde/config/experiment.hpp"
+#include "dcsde/run/progress.hpp"
+#include "dcsde/run/results.hpp"
+
+namespace dcsde::cli {
+namespace fs = std::filesystem;
+namespace {
+
+std::string slug(const std::string& label) {
+  std::string out;
+  for (char c : label) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') out += c;
+    else if (!out.empty() && out.back() != '_') out += '_';
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out.substr(0, 60);
+}
+
+std::string value_or_dash(const std::optional<double>& v, const std::optional<double>& sem) {
+  if (!v) return "diverged";
+  return sem ? fmt::format("{:.4g} +- {:.2g}", *v, *sem) : fmt::format("{:.4g}", *v);
+}
+
+std::string csv_number(const std::optional<double>& v) { return v ? fmt::format("{:.17g}", *v) : ""; }
+
+std::string csv_field(std::string s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// Writes one point's folder: config.toml, curves.csv, summary.json, loss.png.
+nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const ProcessSummary& summary,
+                           bool plot, std::vector<std::string>& warnings) {
+  fs::create_directories(dir);
+  write_text(dir / "config.toml", to_toml(point.experiment));
+  write_curves_csv(dir / "curves.csv", {summary});
+  nlohmann::json j;
+  j["experiment"] = point.experiment.name;
+  j["label"] = point.label;
+  j["description"] = point.experiment.description;
+  j["dcsde_version"] = DCSDE_VERSION;
+  nlohmann::json values = nlohmann::json::object();
+  for (const auto& [key, value] : point.values) values[key] = value;
+  j["swept"] = values;
+  j["processes"]["optimizer"] = to_json(summary);
+  write_text(dir / "summary.json", j.dump(2) + "\n");
+  if (plot) {
+    const std::string why = plot_curves(dir / "loss.png", point.label, {{point.label, dir / "curves.csv"}});
+    if (!why.empty()) warnings.push_back("plot skipped (" + why + ")");
+  }
+  return j;
+}
+
+}  // namespace
+
+int run(const RunArgs& args) {
+  std::vector<std::string> sets = args.sets;
+  if (args.threads >= 0) sets.push_back("run.threads=" + std::to_string(args.threads));
+  if (args.seed >= 0) sets.push_back("run.seed=" + std::to_string(args.seed));
+  // Everything is validated, every point of a sweep included, before anything runs.
+  const ExperimentPlan plan = load_experiment(args.file, sets);
+  const Experiment& first = plan.points.front().experiment;
+  const fs::path out = args.out.empty() ? fs::path("results") / first.name : fs::path(args.out);
+  StagedDirectory staged(out);
+  const bool plot = !args.no_plot && first.plot;
+
+  std::vector<ProcessSummary> summaries;
+  std::vector<std::string> warnings;
+  nlohmann::json points = nlohmann::json::array();
+  std::vector<std::pair<std::string, fs::path>> curve_files;
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    const SweepPoint& point = plan.points[i];
+    const Experiment& e = point.experiment;
+    const Assembled built = assemble(e);
+    OptimizerProcess process(*built.method);
+    const std::string label =
+        plan.is_sweep() ? fmt::format("[{}/{}] {}", i + 1, plan.points.size(), point.label) : e.name;
+    ProgressReporter reporter(label, args.quiet ? ProgressReporter::Mode::kQuiet
+                                                : ProgressReporter::Mode::kAuto);
+    summaries.push_back(run_process(process, e.initial_state(), e.run, std::ref(reporter)));
+    const fs::path dir = plan.is_sweep()
+                             ? staged.path() / "points" / fmt::format("{:03d}-{}", i, slug(point.label))
+                             : staged.path();
+    nlohmann::json j = write_point(dir, point, summaries.back(), plot && !plan.is_sweep(), warnings);
+    j["dir"] = fs::relative(dir, staged.path()).string();
+    points.push_back(j);
+    curve_files.push_back({point.label, dir / "curves.csv"});
+  }
+
+  if (plan.is_sweep()) {
+    write_text(staged.path() / "config.toml", plan.resolved_toml);
+    std::string csv;
+    for (const auto& key : plan.swept_keys) csv += csv_field(key) + ",";
+    csv += "label,replicas,diverged,first_divergence_step,final_loss_mean,final_loss_std,final_loss_sem,"
+           "final_grad_norm_mean,asymptotic_loss_mean,asymptotic_loss_sem,bits_per_agent_per_step,"
+           "wall_seconds\n";
+    for (std::size_t i = 0; i < plan.points.size(); ++i) {
+      const SweepPoint& point = plan.points[i];
+      const ProcessSummary& s = summaries[i];
+      // A key axis contributes its value; a named axis its label.
+      std::size_t label_index = 0;
+      std::vector<std::string> labels;
+      {
+        std::string rest = point.label;
+        std::size_t pos;
+        while ((pos = rest.find(", ")) != std::string::npos) {
+          labels.push_back(rest.substr(0, pos));
+          rest = rest.substr(pos + 2);
+        }
+        labels.push_back(rest);
+      }
+      for (const auto& key : plan.swept_keys) {
+        std::string cell = label_index < labels.size() ? labels[label_index] : "";
+        if (cell.rfind(key + "=", 0) == 0) cell = cell.substr(key.size() + 1);
+        csv += csv_field(cell) + ",";
+        ++label_index;
+      }
+      csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{:.6g}\n", csv_field(point.label), s.replicas,
+                         s.diverged, s.first_divergence_step ? std::to_string(*s.first_divergence_step) : "",
+                         csv_number(s.final_loss_mean), csv_number(s.final_loss_std),
+                         csv_number(s.final_loss_sem), csv_number(s.final_grad_norm_mean),
+                         csv_number(s.asymptotic_loss_mean), csv_number(s.asymptotic_loss_sem),
+                         s.bits_per_agent_per_step, s.wall_seconds);
+    }
+    write_text(staged.path() / "sweep.csv", csv);
+    nlohmann::json j;
+    j["experiment"] = first.name;
+    j["dcsde_version"] = DCSDE_VERSION;
+    j["swept_keys"] = plan.swept_keys;
+    j["points"] = points;
+    write_text(staged.path() / "summary.json", j.dump(2) + "\n");
+    if (plot) {
+      const std::string why = plot_curves(staged.path() / "loss.png", first.name, curve_files);
+      if (!why.empty()) warnings.push_back("plot skipped (" + why + ")");
+    }
+  }
+  staged.commit();
+
+  // The readable summary.
+  std::printf("\n%s: %s, d = %lld, N = %lld agents, %lld replicas x %lld steps\n", first.name.c_str(),
+              first.objective.kind.c_str(), static_cast<long long>(first.objective.dim),
+              static_cast<long long>(first.agents), static_cast<long long>(first.run.replicas),
+              static_cast<long long>(first.run.steps));
+  std::printf("%-34s %-16s %-18s %10s %-22s %-22s %9s %7s\n", "point", "method", "compressor",
+              "bits/step", "final loss", "asymptotic loss", "diverged", "time");
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    const Experiment& e = plan.points[i].experiment;
+    const ProcessSummary& s = summaries[i];
+    std::printf("%-34s %-16s %-18s %10.4g %-22s %-22s %9s %6.2fs\n",
+                plan.points[i].label.substr(0, 34).c_str(), e.method.kind.c_str(),
+                e.compressor.kind.c_str(), s.bits_per_agent_per_step,
+                value_or_dash(s.final_loss_mean, s.final_loss_sem).c_str(),
+                value_or_dash(s.asymptotic_loss_mean, s.asymptotic_loss_sem).c_str(),
+                fmt::format("{}/{}", s.diverged, s.replicas).c_str(), s.wall_seconds);
+  }
+  for (std::size_t i = 0; i < summaries.size(); ++i)
+    if (summaries[i].diverged > 0)
+      std::printf("note: %s: %s\n", plan.points[i].label.c_str(), summaries[i].message.c_str());
+  for (const auto& w : warnings) std::fprintf(stderr, "dcsde: warning: %s\n", w.c_str());
+  std::printf("results: %s/ (curves.csv, summary.json%s%s)\n", out.string().c_str(),
+              plan.is_sweep() ? ", sweep.csv, points/" : "", plot && warnings.empty() ? ", loss.png" : "");
+  return 0;
+}
+
+}  // namespace dcsde::cli

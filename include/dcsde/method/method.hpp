@@ -1,0 +1,102 @@
+// Method: one step of a distributed optimizer over N agents (papers.md 2).
+//
+// Every method is the random update  x_{k+1} = x_k - h_k * D(x_k)  with
+//   g_i = grad f(x_k) + Z_i                       (agent i's stochastic gradient, NoiseModel)
+//   m_i = C_i(g_i)                                (agent i's message, Compressor)
+//   D   = (1/N) sum_i m_i                         (server average), or sign(sum_i m_i) (majority)
+//   h_k = eta * eta_k                             (Schedule), or a normalized step:
+// kinds:
+//   dsgd             C = identity, average                                   [2.1]
+//   dcsgd            C any unbiased compressor, average                      [2.2]
+//   dsignsgd         C = sign, average of the signs (no majority vote)       [2.3]
+//   majority_vote    C = sign, server sends sign(sum_i sign(g_i))            [STD, signSGD-MV]
+//   normalized_dcsgd C unbiased, average, h_k = eta_k * 2 eps / ((L0 + L1 ||g_k||) P + Q)
+//                      P = 1 + (omega + d (mean(s1^2)(1 + omega)))/N,
+//                      Q = L1 d mean(s0^2) (1 + omega) / N                    [2.5 Eq.15, DERIVED/GUESS]
+//   nsgd             C any unbiased (identity by default), average, h_k = eta eta_k / ||D||
+// where ||g_k|| is ||D|| (norm_of = "aggregate", what a server can compute) or the exact
+// ||grad f(x_k)|| (norm_of = "gradient", an oracle for experiments).
+//
+// The sampling view lives here; the law view (mean and covariance of D, for the SDE) is added
+// beside it by the SDE module so that both read the same options.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "dcsde/compress/compressor.hpp"
+#include "dcsde/core/rng.hpp"
+#include "dcsde/core/types.hpp"
+#include "dcsde/method/schedule.hpp"
+#include "dcsde/noise/noise_model.hpp"
+#include "dcsde/objective/objective.hpp"
+
+namespace dcsde {
+
+struct MethodOptions {
+  std::string kind = "dsgd";  // dsgd | dcsgd | dsignsgd | majority_vote | normalized_dcsgd | nsgd
+  double lr = 0.01;           // eta (unused by normalized_dcsgd, whose step is eps-driven)
+  ScheduleOptions schedule;
+  std::int64_t steps = 1000;
+  // normalized_dcsgd (Eq. 15): eps in (0,1); L0, L1 default to the objective's constants;
+  // sigma0, sigma1 default to the noise model's (affine kinds) or (sigma, 0) otherwise.
+  double eps = 0.5;
+  std::optional<double> L0, L1, sigma0, sigma1;
+  std::string norm_of = "aggregate";  // aggregate | gradient
+  bool allow_biased = false;          // dcsgd with a biased compressor (top_k), at the user's risk
+};
+
+struct MethodKindInfo {
+  std::string kind;
+  std::string meaning;
+};
+const std::vector<MethodKindInfo>& method_kinds();
+
+// Scratch buffers of one column block; sized once, reused every step (no allocation in the loop).
+struct MethodWorkspace {
+  Batch gradient, agent_gradient, message, direction;
+  RowVector norms;
+  void resize(Index d, Index cols);
+};
+
+class Method final {
+ public:
+  // The objective, noise model and compressor must outlive the method.
+  Method(const MethodOptions& options, const Objective& objective, const NoiseModel& noise,
+         const Compressor& compressor, Index agents);
+
+  // Advances the block X (d x c, replicas first_replica..) by step k, in place, and writes the
+  // step size h_k used for each column into `step_sizes`.
+  void step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t first_replica,
+            MethodWorkspace& ws, RowVectorRef step_sizes) const;
+
+  const MethodOptions& options() const { return options_; }
+  Index agents() const { return agents_; }
+  const Schedule& schedule() const { return schedule_; }
+  const Compressor& compressor() const { return compressor_; }
+  const NoiseModel& noise() const { return noise_; }
+  const Objective& objective() const { return objective_; }
+  // Bits one agent sends per step (the compressor's message size for dimension d).
+  double bits_per_agent_per_step() const;
+  // Eq. 15's P and Q (normalized_dcsgd), exposed for docs and tests.
+  double normalization_p() const { return norm_p_; }
+  double normalization_q() const { return norm_q_; }
+
+ private:
+  enum class Aggregation { kAverage, kMajority };
+  enum class StepRule { kScheduled, kEq15, kNormalized };
+
+  MethodOptions options_;
+  const Objective& objective_;
+  const NoiseModel& noise_;
+  const Compressor& compressor_;
+  Index agents_;
+  Schedule schedule_;
+  Aggregation aggregation_ = Aggregation::kAverage;
+  StepRule rule_ = StepRule::kScheduled;
+  bool compress_ = true;  // false for the identity compressor: skip the copy
+  double l0_ = 0, l1_ = 0, norm_p_ = 1, norm_q_ = 0;
+};
+
+}  // namespace dcsde

@@ -1,0 +1,88 @@
+// NoiseModel: the gradient noise of each agent (papers.md 1 and 4).
+//
+// Agent i, at true gradient g = grad f(x), receives the stochastic gradient
+//   g_i = g + Z_i,   Z_ij = s_ij(g) * T_ij,   T_ij i.i.d. N(0,1) or t_nu,
+// with the per-coordinate scale
+//   s_ij(g) = a_i(g) * c_j / sqrt(B)                                  [papers.md 1, DERIVED/GUESS]
+// where c_j are optional per-coordinate multipliers (default 1), B the batch size and a_i:
+//   gaussian, student_t:   a_i = sigma_i                              [4.1, 4.2]
+//   affine_gaussian:       a_i = sqrt(sigma0_i^2 + sigma1_i^2 ||g||^2) [4.3: Var = s0^2 + s1^2||g||^2]
+//   affine_student_t:      a_i = sigma0_i + sigma1_i ||g||            [4.4 GUESS: affine scale]
+// For Gaussian kinds s_ij is the standard deviation (Sigma_i = diag(s_i^2)); for Student-t kinds
+// it is the scale (the variance s^2 nu/(nu-2) exists only for nu > 2; nu = 1 is Cauchy).
+//
+// Both views come from this one object (DESIGN.md "one object, two views"): `sample` draws Z for
+// the optimizer, `scale` and `family` give the law the SDE models need.
+//
+// The five kinds share one sampling kernel (family x scale rule), so NoiseModel is a single
+// concrete class rather than a hierarchy.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dcsde/core/rng.hpp"
+#include "dcsde/core/types.hpp"
+
+namespace dcsde {
+
+struct NoiseOptions {
+  std::string kind = "none";  // none | gaussian | student_t | affine_gaussian | affine_student_t
+  std::vector<double> sigma = {1.0};   // gaussian, student_t: std or scale; 1 value or 1 per agent
+  std::vector<double> sigma0 = {0.0};  // affine kinds: constant part; 1 value or 1 per agent
+  std::vector<double> sigma1 = {1.0};  // affine kinds: gradient-norm part; 1 value or 1 per agent
+  std::vector<double> coordinate_scale;  // optional per-coordinate multipliers c_j (length d)
+  double nu = 3.0;                       // student_t kinds: degrees of freedom, nu > 0
+  Index batch = 1;                       // B: the scale is divided by sqrt(B)
+};
+
+struct NoiseKindInfo {
+  std::string kind;
+  std::string meaning;
+};
+const std::vector<NoiseKindInfo>& noise_kinds();
+
+class NoiseModel final {
+ public:
+  enum class Family { kNone, kGaussian, kStudentT };
+  enum class ScaleRule { kConstant, kAffineVariance, kAffineScale };
+
+  // `agents` and `dim` fix the lengths of the per-agent and per-coordinate parameters; options
+  // must have passed validation (see validate_noise in config/).
+  NoiseModel(const NoiseOptions& options, Index agents, Index dim);
+
+  const std::string& kind() const { return kind_; }
+  Family family() const { return family_; }
+  ScaleRule scale_rule() const { return rule_; }
+  double nu() const { return nu_; }
+  Index batch() const { return batch_; }
+  // True when Cov Z exists: Gaussian kinds, Student-t with nu > 2, or no noise.
+  bool finite_variance() const { return family_ != Family::kStudentT || nu_ > 2.0; }
+
+  // out.col(c) = G.col(c) + Z for agent ctx.agent, drawn from ctx.stream(c, Purpose::kNoise).
+  // G and out may alias.
+  void sample(const ConstBatchRef& G, const DrawContext& ctx, BatchRef out) const;
+
+  // The per-coordinate scale s_i(g) of agent `agent` at gradient g (std for Gaussian, scale for
+  // Student-t), as in the header comment.
+  void scale(const ConstVectorRef& g, Index agent, VectorRef s) const;
+  // a_i(g) of the header comment, given ||g||.
+  double agent_scale(double grad_norm, Index agent) const;
+
+  // Per-agent parameters, broadcast to length `agents`.
+  const std::vector<double>& sigma() const { return sigma_; }
+  const std::vector<double>& sigma0() const { return sigma0_; }
+  const std::vector<double>& sigma1() const { return sigma1_; }
+
+ private:
+  std::string kind_;
+  Family family_;
+  ScaleRule rule_;
+  double nu_;
+  Index batch_;
+  double inv_sqrt_batch_;
+  std::vector<double> sigma_, sigma0_, sigma1_;
+  Vector coordinate_scale_;  // empty when isotropic
+};
+
+}  // namespace dcsde

@@ -1,0 +1,52 @@
+// Results on disk (DESIGN.md "Data flow"): curves.csv, summary.json, config.toml, loss.png.
+//
+// A results folder is built under a temporary name beside its destination and renamed into
+// place only when complete (STYLE.md "No half results"): an interrupted or failed run leaves no
+// folder that looks finished.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dcsde/run/runner.hpp"
+
+namespace dcsde {
+
+// curves.csv: process,step,time,loss_mean,loss_std,grad_norm_mean,alive (one row per record).
+void write_curves_csv(const std::filesystem::path& file, const std::vector<ProcessSummary>& processes);
+
+// The JSON of one process: replicas, diverged, first_divergence_step, status, message,
+// final.{loss_mean, loss_std, loss_sem, grad_norm_mean}, asymptotic_loss.{mean, sem, records},
+// bits_per_agent_per_step, wall_seconds, divergences (first 100). Absent values are null.
+nlohmann::json to_json(const ProcessSummary& summary);
+
+void write_text(const std::filesystem::path& file, const std::string& text);
+
+// A folder written under `<destination>.tmp-<pid>` and moved to `destination` by commit().
+// Destroyed without commit(), it removes the temporary folder.
+class StagedDirectory {
+ public:
+  explicit StagedDirectory(std::filesystem::path destination);
+  ~StagedDirectory();
+  StagedDirectory(const StagedDirectory&) = delete;
+  StagedDirectory& operator=(const StagedDirectory&) = delete;
+
+  const std::filesystem::path& path() const { return staging_; }
+  // Replaces any previous results at the destination.
+  void commit();
+
+ private:
+  std::filesystem::path destination_, staging_;
+  bool committed_ = false;
+};
+
+// Runs the embedded matplotlib script (scripts/plot_curves.py) with /usr/bin/python3 to draw
+// `png` from the curves files, one line per (label, curves.csv). Returns an empty string on
+// success, else why the plot was skipped (the results stay valid without it).
+std::string plot_curves(const std::filesystem::path& png, const std::string& title,
+                        const std::vector<std::pair<std::string, std::filesystem::path>>& curves);
+
+}  // namespace dcsde

@@ -1,0 +1,80 @@
+// Runner: R replicas of a Process for a number of steps, batched, threaded and reproducible
+// (DESIGN.md "Runner"; odeint's integrate driver, ensmallen's Optimize).
+//
+// Replicas are cut into fixed-size column blocks (`block_size`, independent of the thread
+// count). Each block runs its whole trajectory with its state resident in cache; OpenMP
+// distributes blocks over threads. Every random draw is named by (seed, replica, agent,
+// purpose, step), and per-record statistics are merged block by block in block order, so the
+// results are bit-identical for any number of threads.
+//
+// A replica whose state (or loss) becomes non-finite is frozen at that step: it is counted as
+// diverged, its step is reported, and every aggregate afterwards covers the live replicas only
+// and says how many they are (`alive`). Nothing in a summary is NaN: an aggregate over zero live
+// replicas is absent.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dcsde/core/types.hpp"
+#include "dcsde/run/process.hpp"
+
+namespace dcsde {
+
+struct RunOptions {
+  Index replicas = 100;
+  std::int64_t steps = 1000;
+  std::int64_t record_every = 10;  // record steps 0, K, 2K, ... and the last step
+  std::uint64_t seed = 0;
+  int threads = 0;        // 0: all cores
+  Index block_size = 16;  // replicas per block; part of the numbers' identity, not a tuning knob
+  double tail_fraction = 0.1;  // asymptotic loss = mean over the last 10% of records
+};
+
+// One row per recorded step, over the replicas alive at that step.
+struct Curves {
+  std::vector<std::int64_t> step;
+  std::vector<double> time;  // mean over live replicas of sum_{j<k} h_j
+  std::vector<double> loss_mean, loss_std, grad_norm_mean;
+  std::vector<Index> alive;
+};
+
+enum class RunStatus { kCompleted, kSomeDiverged, kAllDiverged };
+const char* to_string(RunStatus status);
+
+struct Divergence {
+  Index replica;
+  std::int64_t step;  // first step at which the state or loss was non-finite
+};
+
+struct ProcessSummary {
+  std::string process;
+  RunStatus status = RunStatus::kCompleted;
+  std::string message;
+  Index replicas = 0;
+  Index diverged = 0;
+  std::optional<std::int64_t> first_divergence_step;
+  std::vector<Divergence> divergences;  // sorted by replica
+  // At the last recorded step, over live replicas (absent when none is alive).
+  std::optional<double> final_loss_mean, final_loss_std, final_loss_sem, final_grad_norm_mean;
+  // Mean over the tail records of each live replica, then mean and standard error over replicas.
+  std::optional<double> asymptotic_loss_mean, asymptotic_loss_sem;
+  std::int64_t asymptotic_records = 0;
+  double bits_per_agent_per_step = 0.0;
+  double wall_seconds = 0.0;
+  Curves curves;
+
+  std::string brief() const;  // one line, e.g. for logs
+};
+
+// Progress callback: (replica-steps done, replica-steps total). Called from a helper thread.
+using ProgressCallback = std::function<void(std::int64_t done, std::int64_t total)>;
+
+// Runs `options.replicas` copies of `process` from x0. Throws only on programmer error.
+ProcessSummary run_process(const Process& process, const Vector& x0, const RunOptions& options,
+                           const ProgressCallback& progress = {});
+
+}  // namespace dcsde

@@ -1,0 +1,422 @@
+// TOML -> ExperimentPlan: overrides, sweep expansion, typed reading, range validation.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "dcsde/core/error.hpp"
+#include "schema.hpp"
+
+namespace dcsde {
+namespace {
+
+using detail::key_specs;
+using detail::where;
+
+using detail::node_text;
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+// Splits "section.key" and checks both parts exist in the schema (sweep keys, --set keys).
+const detail::KeySpec* find_spec(const std::string& dotted) {
+  for (const auto& spec : key_specs())
+    if (spec.info.section + "." + spec.info.key == dotted) return &spec;
+  return nullptr;
+}
+
+[[noreturn]] void unknown_key(const std::string& location, const std::string& dotted) {
+  const auto dot = dotted.find('.');
+  const std::string section = dot == std::string::npos ? dotted : dotted.substr(0, dot);
+  std::vector<std::string> allowed;
+  for (const auto& spec : key_specs())
+    if (spec.info.section == section) allowed.push_back(spec.info.key);
+  if (allowed.empty()) {
+    std::vector<std::string> sections = detail::section_names();
+    throw ConfigError(location + ": unknown section '" + section + "'. Allowed sections: " +
+                      join(sections, ", ") + ".");
+  }
+  throw ConfigError(location + ": unknown key '" + dotted + "'. Allowed keys in [" + section +
+                    "]: " + join(allowed, ", ") + ".");
+}
+
+// Where each section and key of a table was written: toml++ does not copy source regions when
+// nodes are copied (sweep points, overrides), so locations are recorded once, here.
+using Positions = std::map<std::string, std::string>;
+
+void record_positions(const toml::table& table, Positions& positions) {
+  for (auto&& [section, node] : table) {
+    const std::string name(section.str());
+    positions[name] = where(node);
+    if (const toml::table* sub = node.as_table())
+      for (auto&& [key, value] : *sub) positions[name + "." + std::string(key.str())] = where(value);
+  }
+}
+
+// Puts `value` at "section.key" of `table`, creating the section.
+void assign(toml::table& table, const std::string& dotted, const toml::node& value,
+            const std::string& location) {
+  const auto dot = dotted.find('.');
+  if (dot == std::string::npos || dotted.find('.', dot + 1) != std::string::npos)
+    throw ConfigError(location + ": '" + dotted + "' is not a key of the form section.key.");
+  if (!find_spec(dotted)) unknown_key(location, dotted);
+  const std::string section = dotted.substr(0, dot);
+  auto* sub = table[section].as_table();
+  if (!sub) {
+    table.insert_or_assign(section, toml::table{});
+    sub = table[section].as_table();
+  }
+  sub->insert_or_assign(dotted.substr(dot + 1), value);
+}
+
+// --set key=value: the value is TOML; a bare word is taken as a string for convenience.
+void apply_override(toml::table& table, const std::string& text, Positions& positions) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError("--set " + text + ": expected key=value, e.g. --set noise.sigma=0.5");
+  const std::string key = text.substr(0, eq);
+  const std::string value = text.substr(eq + 1);
+  const std::string location = "--set " + text;
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value, location);
+  } catch (const toml::parse_error&) {
+    try {
+      parsed = toml::parse("v = \"" + value + "\"", location);
+    } catch (const toml::parse_error& e) {
+      throw ConfigError(location + ": the value is not TOML: " + std::string(e.description()));
+    }
+  }
+  assign(table, key, *parsed.get("v"), location);
+  positions[key] = location;
+  positions.emplace(key.substr(0, key.find('.')), location);
+}
+
+struct Located {
+  std::map<std::string, const toml::node*> nodes;  // "section.key" -> node, for given keys
+  std::string file;
+  const Positions* positions;
+  std::string where(const std::string& key) const {
+    auto it = positions->find(key);
+    return it != positions->end() ? it->second : file;
+  }
+};
+
+[[noreturn]] void violated(const Located& at, const std::string& key, const std::string& value,
+                           const std::string& constraint) {
+  auto it = at.nodes.find(key);
+  const std::string location = it != at.nodes.end() ? at.where(key) : at.file;
+  const std::string shown =
+      it != at.nodes.end() ? node_text(*it->second) : value + " (default)";
+  throw ConfigError(location + ": " + key + " = " + shown + ". Violated constraint: " + constraint +
+                    ".");
+}
+
+std::string num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+void check_per_agent(const Located& at, const std::string& key, const std::vector<double>& v,
+                     Index agents, bool positive) {
+  if (v.size() != 1 && static_cast<Index>(v.size()) != agents)
+    violated(at, key, "", "one value or one per agent (agents.count = " + std::to_string(agents) + ")");
+  for (double x : v) {
+    if (!std::isfinite(x) || (positive ? x <= 0.0 : x < 0.0))
+      violated(at, key, num(x), positive ? "every value > 0" : "every value >= 0");
+  }
+}
+
+void validate(const Experiment& e, const Located& at) {
+  const std::set<std::string> objectives = {"quadratic", "quadratic_rotated", "quartic",
+                                            "cosh",      "log_cosh",          "logistic"};
+  if (!at.nodes.count("problem.objective"))
+    throw ConfigError(at.file + ": missing required key problem.objective (one of " +
+                      join({objectives.begin(), objectives.end()}, ", ") + ").");
+  if (!at.nodes.count("problem.dim"))
+    throw ConfigError(at.file + ": missing required key problem.dim (the dimension d >= 1).");
+  if (!at.nodes.count("method.kind"))
+    throw ConfigError(at.file + ": missing required key method.kind.");
+  if (!at.nodes.count("method.steps"))
+    throw ConfigError(at.file + ": missing required key method.steps (number of steps >= 1).");
+
+  const Index d = e.objective.dim;
+  if (d < 1) violated(at, "problem.dim", "", "dim >= 1");
+  if (auto message = dcsde::validate(e.objective)) {
+    const std::string key = message->substr(0, message->find(' '));
+    throw ConfigError((at.nodes.count(key) ? at.where(key) : at.file) + ": " + *message);
+  }
+  if (e.x0.size() != 1 && static_cast<Index>(e.x0.size()) != d)
+    violated(at, "problem.x0", "", "one value or d = " + std::to_string(d) + " values");
+  for (double x : e.x0)
+    if (!std::isfinite(x)) violated(at, "problem.x0", num(x), "finite values");
+
+  if (e.agents < 1) violated(at, "agents.count", "", "count >= 1");
+
+  const auto& nk = noise_kinds();
+  if (std::none_of(nk.begin(), nk.end(), [&](const auto& k) { return k.kind == e.noise.kind; })) {
+    std::vector<std::string> names;
+    for (const auto& k : nk) names.push_back(k.kind);
+    violated(at, "noise.kind", e.noise.kind, "one of " + join(names, ", "));
+  }
+  check_per_agent(at, "noise.sigma", e.noise.sigma, e.agents, false);
+  check_per_agent(at, "noise.sigma0", e.noise.sigma0, e.agents, false);
+  check_per_agent(at, "noise.sigma1", e.noise.sigma1, e.agents, false);
+  if (!(e.noise.nu > 0.0) || !std::isfinite(e.noise.nu)) violated(at, "noise.nu", num(e.noise.nu), "nu > 0");
+  if (e.noise.batch < 1) violated(at, "noise.batch", "", "batch >= 1");
+  if (!e.noise.coordinate_scale.empty()) {
+    if (static_cast<Index>(e.noise.coordinate_scale.size()) != d)
+      violated(at, "noise.coordinate_scale", "", "d = " + std::to_string(d) + " values");
+    for (double c : e.noise.coordinate_scale)
+      if (!(c > 0.0) || !std::isfinite(c)) violated(at, "noise.coordinate_scale", num(c), "every value > 0");
+  }
+
+  const auto& ck = compressor_kinds();
+  if (std::none_of(ck.begin(), ck.end(), [&](const auto& k) { return k.kind == e.compressor.kind; })) {
+    std::vector<std::string> names;
+    for (const auto& k : ck) names.push_back(k.kind);
+    violated(at, "compressor.kind", e.compressor.kind, "one of " + join(names, ", "));
+  }
+  if ((e.compressor.kind == "rand_k" || e.compressor.kind == "top_k") &&
+      (e.compressor.k < 1 || e.compressor.k > d))
+    violated(at, "compressor.k", std::to_string(e.compressor.k), "1 <= k <= dim = " + std::to_string(d));
+  if (e.compressor.kind == "bernoulli" && !(e.compressor.p > 0.0 && e.compressor.p <= 1.0))
+    violated(at, "compressor.p", num(e.compressor.p), "0 < p <= 1");
+  if ((e.compressor.kind == "qsgd" || e.compressor.kind == "natural_dithering") &&
+      (e.compressor.levels < 1 || e.compressor.levels > 30))
+    violated(at, "compressor.levels", std::to_string(e.compressor.levels), "1 <= levels <= 30");
+
+  const auto& mk = method_kinds();
+  if (std::none_of(mk.begin(), mk.end(), [&](const auto& k) { return k.kind == e.method.kind; })) {
+    std::vector<std::string> names;
+    for (const auto& k : mk) names.push_back(k.kind);
+    violated(at, "method.kind", e.method.kind, "one of " + join(names, ", "));
+  }
+  if (e.method.kind == "normalized_dcsgd") {
+    if (at.nodes.count("method.lr"))
+      violated(at, "method.lr", "", "not set for normalized_dcsgd, whose step is 2 eps / ((L0 + L1 ||g||) P + Q); set method.eps");
+    if (!(e.method.eps > 0.0 && e.method.eps < 1.0)) violated(at, "method.eps", num(e.method.eps), "0 < eps < 1");
+    for (const char* key : {"L0", "L1", "sigma0", "sigma1"}) {
+      const auto& value = std::string(key) == "L0"       ? e.method.L0
+                          : std::string(key) == "L1"     ? e.method.L1
+                          : std::string(key) == "sigma0" ? e.method.sigma0
+                                                         : e.method.sigma1;
+      if (value && !(*value >= 0.0 && std::isfinite(*value)))
+        violated(at, std::string("method.") + key, num(*value), std::string(key) + " >= 0");
+    }
+    if (e.method.norm_of != "aggregate" && e.method.norm_of != "gradient")
+      violated(at, "method.norm_of", e.method.norm_of, "aggregate or gradient");
+  } else {
+    if (!at.nodes.count("method.lr"))
+      throw ConfigError(at.file + ": missing required key method.lr (the learning rate eta > 0).");
+    if (!(e.method.lr > 0.0) || !std::isfinite(e.method.lr)) violated(at, "method.lr", num(e.method.lr), "lr > 0");
+  }
+  const std::string& schedule = e.method.schedule.kind;
+  if (schedule != "constant" && schedule != "inv_sqrt" && schedule != "piecewise")
+    violated(at, "method.schedule", schedule, "one of constant, inv_sqrt, piecewise");
+  if (schedule == "piecewise") {
+    const auto& pts = e.method.schedule.points;
+    if (pts.empty()) violated(at, "method.schedule_points", "[]", "given when schedule = piecewise");
+    if (pts.front().first != 0) violated(at, "method.schedule_points", "", "the first step is 0");
+    for (std::size_t i = 0; i < pts.size(); ++i) {
+      if (i > 0 && pts[i].first <= pts[i - 1].first)
+        violated(at, "method.schedule_points", "", "steps strictly increasing");
+      if (!(pts[i].second > 0.0) || !std::isfinite(pts[i].second))
+        violated(at, "method.schedule_points", "", "every multiplier > 0");
+    }
+  } else if (!e.method.schedule.points.empty()) {
+    violated(at, "method.schedule_points", "", "only with schedule = piecewise");
+  }
+  if (e.method.steps < 1) violated(at, "method.steps", "", "steps >= 1");
+
+  if (e.run.replicas < 1) violated(at, "run.replicas", "", "replicas >= 1");
+  if (at.nodes.count("run.seed") && *at.nodes.at("run.seed")->value<std::int64_t>() < 0)
+    violated(at, "run.seed", "", "seed >= 0");
+  if (at.nodes.count("problem.seed") && *at.nodes.at("problem.seed")->value<std::int64_t>() < 0)
+    violated(at, "problem.seed", "", "seed >= 0");
+  if (e.run.record_every < 1) violated(at, "run.record_every", "", "record_every >= 1");
+  if (e.run.threads < 0) violated(at, "run.threads", "", "threads >= 0");
+  if (e.run.block_size < 1 || e.run.block_size > 4096)
+    violated(at, "run.block_size", "", "1 <= block_size <= 4096");
+}
+
+// Reads one experiment table (no [sweep]); checks unknown sections and keys, types, ranges.
+Experiment read_experiment(const toml::table& table, const std::string& file,
+                           const std::string& default_name, const Positions& positions) {
+  Experiment e;
+  e.name = default_name;
+  Located at{{}, file, &positions};
+  for (auto&& [section_key, section_node] : table) {
+    const std::string section(section_key.str());
+    const auto& names = detail::section_names();
+    if (std::find(names.begin(), names.end(), section) == names.end() || section == "sweep")
+      unknown_key(at.where(section), section);
+    const toml::table* sub = section_node.as_table();
+    if (!sub)
+      throw ConfigError(at.where(section) + ": '" + section + "' must be a table ([" + section + "]).");
+    for (auto&& [key, node] : *sub) {
+      const std::string dotted = section + "." + std::string(key.str());
+      const detail::KeySpec* spec = find_spec(dotted);
+      if (!spec) unknown_key(at.where(dotted), dotted);
+      spec->read(e, detail::Reader{dotted, node, at.where(dotted)});
+      at.nodes[dotted] = &node;
+    }
+  }
+  // The methods that send signs default to the sign compressor.
+  if (!at.nodes.count("compressor.kind") &&
+      (e.method.kind == "dsignsgd" || e.method.kind == "majority_vote"))
+    e.compressor.kind = "sign";
+  e.run.steps = e.method.steps;
+  validate(e, at);
+  // Combinations the ranges cannot see (dsgd with rand_k, Eq. 15 without L0): the constructors
+  // say why; locate the message at the key it names.
+  try {
+    assemble(e);
+  } catch (const ConfigError& error) {
+    const std::string message = error.what();
+    const std::string key = message.substr(0, message.find(' '));
+    throw ConfigError((at.nodes.count(key) ? at.where(key) : at.file) + ": " + message);
+  }
+  return e;
+}
+
+std::string stem(const std::string& path) {
+  return std::filesystem::path(path).stem().string();
+}
+
+}  // namespace
+
+Assembled assemble(const Experiment& e) {
+  Assembled a;
+  a.objective = make_objective(e.objective);
+  a.noise = std::make_unique<NoiseModel>(e.noise, e.agents, e.objective.dim);
+  a.compressor = make_compressor(e.compressor, e.objective.dim);
+  a.method = std::make_unique<Method>(e.method, *a.objective, *a.noise, *a.compressor, e.agents);
+  return a;
+}
+
+Vector Experiment::initial_state() const {
+  const Index d = objective.dim;
+  if (x0.size() == 1) return Vector::Constant(d, x0[0]);
+  return Eigen::Map<const Vector>(x0.data(), d);
+}
+
+ExperimentPlan parse_experiment(const std::string& toml_text, const std::string& source_name,
+                                const std::vector<std::string>& overrides) {
+  toml::table table;
+  try {
+    table = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(source_name + ":" + std::to_string(e.source().begin.line) + ":" +
+                      std::to_string(e.source().begin.column) + ": " +
+                      std::string(e.description()));
+  }
+  Positions positions;
+  record_positions(table, positions);
+  for (const auto& text : overrides) apply_override(table, text, positions);
+
+  ExperimentPlan plan;
+  plan.source = source_name;
+  // The sweep axes: "section.key" = [values] or name = [{label, "section.key" = value, ...}].
+  struct Axis {
+    std::string name;
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, const toml::node*>>>> values;
+  };
+  std::vector<Axis> axes;
+  toml::table base = table;
+  if (const toml::node* sweep_node = table.get("sweep")) {
+    const toml::table* sweep = sweep_node->as_table();
+    if (!sweep) throw ConfigError(where(*sweep_node) + ": 'sweep' must be a table ([sweep]).");
+    // toml++ tables iterate in key order; axes run in file order.
+    std::vector<std::pair<std::string, const toml::node*>> entries;
+    for (auto&& [key, node] : *sweep) entries.emplace_back(std::string(key.str()), &node);
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+      const auto& sa = a.second->source().begin;
+      const auto& sb = b.second->source().begin;
+      return sa.line != sb.line ? sa.line < sb.line : sa.column < sb.column;
+    });
+    for (const auto& [name, node_ptr] : entries) {
+      const toml::node& node = *node_ptr;
+      const toml::array* values = node.as_array();
+      if (!values || values->empty())
+        throw ConfigError(where(node) + ": sweep." + name + " must be a non-empty array of values.");
+      Axis axis{name, {}};
+      const bool is_key = name.find('.') != std::string::npos;
+      if (is_key && !find_spec(name)) unknown_key(where(node), name);
+      std::size_t index = 0;
+      for (const toml::node& value : *values) {
+        ++index;
+        if (is_key) {
+          axis.values.push_back({name + "=" + node_text(value), {{name, &value}}});
+          continue;
+        }
+        const toml::table* group = value.as_table();
+        if (!group)
+          throw ConfigError(where(value) + ": sweep." + name +
+                            " values must be tables of overrides, e.g. { label = \"A\", \"method.kind\" = \"dcsgd\" }.");
+        std::string label = name + "=" + std::to_string(index);
+        std::vector<std::pair<std::string, const toml::node*>> assigns;
+        for (auto&& [gkey, gnode] : *group) {
+          const std::string gname(gkey.str());
+          if (gname == "label") {
+            if (!gnode.is_string()) throw ConfigError(where(gnode) + ": label must be a string.");
+            label = *gnode.value<std::string>();
+          } else {
+            if (!find_spec(gname)) unknown_key(where(gnode), gname);
+            assigns.push_back({gname, &gnode});
+          }
+        }
+        axis.values.push_back({label, assigns});
+      }
+      plan.swept_keys.push_back(name);
+      axes.push_back(std::move(axis));
+    }
+    base.erase("sweep");
+  }
+
+  const std::string name = stem(source_name);
+  std::vector<std::size_t> index(axes.size(), 0);
+  for (;;) {
+    toml::table point_table = base;
+    Positions point_positions = positions;
+    SweepPoint point;
+    std::vector<std::string> labels;
+    for (std::size_t a = 0; a < axes.size(); ++a) {
+      const auto& [label, assigns] = axes[a].values[index[a]];
+      labels.push_back(label);
+      for (const auto& [key, node] : assigns) {
+        assign(point_table, key, *node, where(*node));
+        point_positions[key] = where(*node);
+        point.values.push_back({key, node_text(*node)});
+      }
+    }
+    point.label = axes.empty() ? name : join(labels, ", ");
+    point.experiment = read_experiment(point_table, source_name, name, point_positions);
+    plan.points.push_back(std::move(point));
+    // Next index of the cartesian product, the last axis fastest.
+    std::size_t a = axes.size();
+    while (a > 0 && ++index[a - 1] == axes[a - 1].values.size()) index[--a] = 0;
+    if (a == 0) break;
+  }
+  std::ostringstream os;
+  os << table;
+  plan.resolved_toml = os.str();
+  return plan;
+}
+
+ExperimentPlan load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot read the experiment file (does it exist?)");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_experiment(buffer.str(), path, overrides);
+}
+
+}  // namespace dcsde

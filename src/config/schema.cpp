@@ -1,0 +1,205 @@
+#include "schema.hpp"
+
+#include <fmt/format.h>
+#include <sstream>
+
+#include "dcsde/core/error.hpp"
+
+namespace dcsde::detail {
+
+std::string where(const toml::node& node) {
+  const toml::source_region& src = node.source();
+  const std::string path = src.path ? *src.path : std::string("<input>");
+  if (path.rfind("--set", 0) == 0) return path;
+  return path + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column);
+}
+
+std::string node_text(const toml::node& node) {
+  if (node.is_string()) return "\"" + *node.value<std::string>() + "\"";
+  if (node.is_floating_point()) return fmt::format("{}", *node.value<double>());
+  if (const toml::array* array = node.as_array()) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < array->size(); ++i) out += (i ? ", " : "") + node_text((*array)[i]);
+    return out + "]";
+  }
+  std::ostringstream os;
+  node.visit([&](auto&& value) { os << value; });
+  return os.str();
+}
+
+std::string Reader::where() const { return location; }
+
+void Reader::type_error(const std::string& expected) const {
+  throw ConfigError(where() + ": " + key + " = " + node_text(node) + ". Expected " + expected + ".");
+}
+
+std::int64_t Reader::integer() const {
+  if (!node.is_integer()) type_error("an integer");
+  return *node.value<std::int64_t>();
+}
+
+double Reader::number() const {
+  if (!node.is_number()) type_error("a number");
+  return *node.value<double>();
+}
+
+std::string Reader::string() const {
+  if (!node.is_string()) type_error("a string");
+  return *node.value<std::string>();
+}
+
+bool Reader::boolean() const {
+  if (!node.is_boolean()) type_error("true or false");
+  return *node.value<bool>();
+}
+
+std::vector<double> Reader::numbers() const {
+  if (node.is_number()) return {*node.value<double>()};
+  const toml::array* array = node.as_array();
+  if (!array || array->empty()) type_error("a number or a non-empty array of numbers");
+  std::vector<double> out;
+  for (const toml::node& element : *array) {
+    if (!element.is_number()) type_error("a number or a non-empty array of numbers");
+    out.push_back(*element.value<double>());
+  }
+  return out;
+}
+
+std::vector<std::pair<std::int64_t, double>> Reader::step_points() const {
+  const toml::array* array = node.as_array();
+  const char* expected = "an array of [step, multiplier] pairs, e.g. [[0, 1.0], [500, 0.1]]";
+  if (!array || array->empty()) type_error(expected);
+  std::vector<std::pair<std::int64_t, double>> out;
+  for (const toml::node& element : *array) {
+    const toml::array* pair = element.as_array();
+    if (!pair || pair->size() != 2 || !(*pair)[0].is_integer() || !(*pair)[1].is_number())
+      type_error(expected);
+    out.emplace_back(*(*pair)[0].value<std::int64_t>(), *(*pair)[1].value<double>());
+  }
+  return out;
+}
+
+const std::vector<std::string>& section_names() {
+  static const std::vector<std::string> names = {"experiment", "problem",    "noise", "agents",
+                                                 "compressor", "method",     "run",   "output",
+                                                 "sweep"};
+  return names;
+}
+
+// The one place where keys, types, defaults and meanings are declared.
+const std::vector<KeySpec>& key_specs() {
+  using E = Experiment;
+  using R = Reader;
+  static const std::vector<KeySpec> specs = {
+      {{"experiment", "name", "string", "file name without .toml", "name of the experiment; default results folder results/<name>"},
+       [](E& e, const R& r) { e.name = r.string(); }},
+      {{"experiment", "description", "string", "\"\"", "free text, copied to summary.json"},
+       [](E& e, const R& r) { e.description = r.string(); }},
+
+      {{"problem", "objective", "string", "(required)", "quadratic | quadratic_rotated | quartic | cosh | log_cosh | logistic"},
+       [](E& e, const R& r) { e.objective.kind = r.string(); }},
+      {{"problem", "dim", "int", "(required)", "dimension d >= 1"},
+       [](E& e, const R& r) { e.objective.dim = r.integer(); }},
+      {{"problem", "eigenvalues", "[float]", "log-spaced", "quadratic kinds: explicit spectrum, d values > 0"},
+       [](E& e, const R& r) { e.objective.eigenvalues = r.numbers(); }},
+      {{"problem", "eigen_min", "float", "0.1", "quadratic kinds: smallest eigenvalue of the log-spaced spectrum"},
+       [](E& e, const R& r) { e.objective.eigen_min = r.number(); }},
+      {{"problem", "eigen_max", "float", "10", "quadratic kinds: largest eigenvalue of the log-spaced spectrum"},
+       [](E& e, const R& r) { e.objective.eigen_max = r.number(); }},
+      {{"problem", "samples", "int", "1000", "logistic: number of synthetic data points"},
+       [](E& e, const R& r) { e.objective.samples = r.integer(); }},
+      {{"problem", "l2", "float", "0.001", "logistic: ridge term (l2/2)||x||^2 (mu = l2)"},
+       [](E& e, const R& r) { e.objective.l2 = r.number(); }},
+      {{"problem", "seed", "int", "0", "seed of the problem data (rotation, dataset), independent of run.seed"},
+       [](E& e, const R& r) { e.objective.seed = static_cast<std::uint64_t>(r.integer()); }},
+      {{"problem", "x0", "float | [float]", "1.0", "initial state: one value for every coordinate, or d values"},
+       [](E& e, const R& r) { e.x0 = r.numbers(); }},
+
+      {{"noise", "kind", "string", "none", "none | gaussian | student_t | affine_gaussian | affine_student_t"},
+       [](E& e, const R& r) { e.noise.kind = r.string(); }},
+      {{"noise", "sigma", "float | [float]", "1.0", "gaussian: std; student_t: scale; one value or one per agent"},
+       [](E& e, const R& r) { e.noise.sigma = r.numbers(); }},
+      {{"noise", "sigma0", "float | [float]", "0.0", "affine kinds: constant part, one value or one per agent"},
+       [](E& e, const R& r) { e.noise.sigma0 = r.numbers(); }},
+      {{"noise", "sigma1", "float | [float]", "1.0", "affine kinds: gradient-norm part, one value or one per agent"},
+       [](E& e, const R& r) { e.noise.sigma1 = r.numbers(); }},
+      {{"noise", "nu", "float", "3.0", "student_t kinds: degrees of freedom nu > 0 (1 = Cauchy, <= 2 infinite variance)"},
+       [](E& e, const R& r) { e.noise.nu = r.number(); }},
+      {{"noise", "batch", "int", "1", "batch size B: the noise scale is divided by sqrt(B)"},
+       [](E& e, const R& r) { e.noise.batch = r.integer(); }},
+      {{"noise", "coordinate_scale", "[float]", "all 1", "per-coordinate multipliers of the scale, d values > 0"},
+       [](E& e, const R& r) { e.noise.coordinate_scale = r.numbers(); }},
+
+      {{"agents", "count", "int", "1", "number of agents N >= 1"},
+       [](E& e, const R& r) { e.agents = r.integer(); }},
+
+      {{"compressor", "kind", "string", "identity (sign for dsignsgd, majority_vote)",
+        "identity | rand_k | bernoulli | qsgd | natural | natural_dithering | sign | top_k"},
+       [](E& e, const R& r) { e.compressor.kind = r.string(); }},
+      {{"compressor", "k", "int", "1", "rand_k, top_k: coordinates kept, 1 <= k <= d"},
+       [](E& e, const R& r) { e.compressor.k = r.integer(); }},
+      {{"compressor", "p", "float", "0.5", "bernoulli: keep probability, 0 < p <= 1"},
+       [](E& e, const R& r) { e.compressor.p = r.number(); }},
+      {{"compressor", "levels", "int", "1", "qsgd, natural_dithering: quantization levels s >= 1"},
+       [](E& e, const R& r) { e.compressor.levels = static_cast<int>(r.integer()); }},
+
+      {{"method", "kind", "string", "(required)", "dsgd | dcsgd | dsignsgd | majority_vote | normalized_dcsgd | nsgd"},
+       [](E& e, const R& r) { e.method.kind = r.string(); }},
+      {{"method", "lr", "float", "(required but for normalized_dcsgd)", "base learning rate eta > 0"},
+       [](E& e, const R& r) { e.method.lr = r.number(); }},
+      {{"method", "schedule", "string", "constant", "constant | inv_sqrt (1/sqrt(k+1)) | piecewise"},
+       [](E& e, const R& r) { e.method.schedule.kind = r.string(); }},
+      {{"method", "schedule_points", "[[int, float]]", "none", "piecewise: [[first step, multiplier], ...], first step 0, increasing"},
+       [](E& e, const R& r) { e.method.schedule.points = r.step_points(); }},
+      {{"method", "steps", "int", "(required)", "number of optimizer steps >= 1"},
+       [](E& e, const R& r) { e.method.steps = r.integer(); }},
+      {{"method", "eps", "float", "0.5", "normalized_dcsgd: eps in (0, 1) of Eq. 15"},
+       [](E& e, const R& r) { e.method.eps = r.number(); }},
+      {{"method", "L0", "float", "objective's L0", "normalized_dcsgd: L0 >= 0 of (L0,L1)-smoothness"},
+       [](E& e, const R& r) { e.method.L0 = r.number(); }},
+      {{"method", "L1", "float", "objective's L1", "normalized_dcsgd: L1 >= 0 of (L0,L1)-smoothness"},
+       [](E& e, const R& r) { e.method.L1 = r.number(); }},
+      {{"method", "sigma0", "float", "from the noise model", "normalized_dcsgd: affine-variance sigma0 >= 0"},
+       [](E& e, const R& r) { e.method.sigma0 = r.number(); }},
+      {{"method", "sigma1", "float", "from the noise model", "normalized_dcsgd: affine-variance sigma1 >= 0"},
+       [](E& e, const R& r) { e.method.sigma1 = r.number(); }},
+      {{"method", "norm_of", "string", "aggregate", "normalized_dcsgd: ||g|| of the aggregate (server) or the exact gradient (oracle)"},
+       [](E& e, const R& r) { e.method.norm_of = r.string(); }},
+      {{"method", "allow_biased", "bool", "false", "dcsgd-like methods accept a biased compressor (top_k)"},
+       [](E& e, const R& r) { e.method.allow_biased = r.boolean(); }},
+
+      {{"run", "replicas", "int", "100", "Monte Carlo replicas R >= 1"},
+       [](E& e, const R& r) { e.run.replicas = r.integer(); }},
+      {{"run", "seed", "int", "0", "seed of every random stream of the run (>= 0)"},
+       [](E& e, const R& r) { e.run.seed = static_cast<std::uint64_t>(r.integer()); }},
+      {{"run", "record_every", "int", "10", "record statistics every K steps (and at the last step), K >= 1"},
+       [](E& e, const R& r) { e.run.record_every = r.integer(); }},
+      {{"run", "threads", "int", "0", "OpenMP threads, 0 = all cores; results do not depend on it"},
+       [](E& e, const R& r) { e.run.threads = static_cast<int>(r.integer()); }},
+      {{"run", "block_size", "int", "16", "replicas per block (part of the numbers' identity: changing it changes nothing statistically)"},
+       [](E& e, const R& r) { e.run.block_size = r.integer(); }},
+
+      {{"output", "plot", "bool", "true", "write loss.png (needs python3-matplotlib)"},
+       [](E& e, const R& r) { e.plot = r.boolean(); }},
+  };
+  return specs;
+}
+
+}  // namespace dcsde::detail
+
+namespace dcsde {
+
+const std::vector<KeyInfo>& experiment_keys() {
+  static const std::vector<KeyInfo> keys = [] {
+    std::vector<KeyInfo> out;
+    for (const auto& spec : detail::key_specs()) out.push_back(spec.info);
+    out.push_back({"sweep", "\"section.key\"", "[value]", "none",
+                   "one sweep axis: the key takes each value in turn (cartesian product of axes)"});
+    out.push_back({"sweep", "name", "[{ label, \"section.key\" = value, ... }]", "none",
+                   "one sweep axis whose values are sets of overrides, e.g. methods to compare"});
+    return out;
+  }();
+  return keys;
+}
+
+}  // namespace dcsde

@@ -1,0 +1,90 @@
+// Experiment -> resolved TOML (config.toml of a result): every key, given or default.
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "dcsde/config/experiment.hpp"
+
+namespace dcsde {
+namespace {
+
+toml::array to_array(const std::vector<double>& v) {
+  toml::array a;
+  for (double x : v) a.push_back(x);
+  return a;
+}
+
+}  // namespace
+
+std::string to_toml(const Experiment& e) {
+  toml::table problem{{"objective", e.objective.kind},
+                      {"dim", static_cast<std::int64_t>(e.objective.dim)},
+                      {"x0", to_array(e.x0)},
+                      {"seed", static_cast<std::int64_t>(e.objective.seed)}};
+  if (e.objective.kind == "quadratic" || e.objective.kind == "quadratic_rotated") {
+    if (!e.objective.eigenvalues.empty()) {
+      problem.insert("eigenvalues", to_array(e.objective.eigenvalues));
+    } else {
+      problem.insert("eigen_min", e.objective.eigen_min);
+      problem.insert("eigen_max", e.objective.eigen_max);
+    }
+  }
+  if (e.objective.kind == "logistic") {
+    problem.insert("samples", static_cast<std::int64_t>(e.objective.samples));
+    problem.insert("l2", e.objective.l2);
+  }
+  toml::table noise{{"kind", e.noise.kind}, {"batch", static_cast<std::int64_t>(e.noise.batch)}};
+  if (e.noise.kind == "gaussian" || e.noise.kind == "student_t") noise.insert("sigma", to_array(e.noise.sigma));
+  if (e.noise.kind.rfind("affine", 0) == 0) {
+    noise.insert("sigma0", to_array(e.noise.sigma0));
+    noise.insert("sigma1", to_array(e.noise.sigma1));
+  }
+  if (e.noise.kind.find("student_t") != std::string::npos) noise.insert("nu", e.noise.nu);
+  if (!e.noise.coordinate_scale.empty()) noise.insert("coordinate_scale", to_array(e.noise.coordinate_scale));
+
+  toml::table compressor{{"kind", e.compressor.kind}};
+  if (e.compressor.kind == "rand_k" || e.compressor.kind == "top_k")
+    compressor.insert("k", static_cast<std::int64_t>(e.compressor.k));
+  if (e.compressor.kind == "bernoulli") compressor.insert("p", e.compressor.p);
+  if (e.compressor.kind == "qsgd" || e.compressor.kind == "natural_dithering")
+    compressor.insert("levels", static_cast<std::int64_t>(e.compressor.levels));
+
+  toml::table method{{"kind", e.method.kind},
+                     {"steps", e.method.steps},
+                     {"schedule", e.method.schedule.kind}};
+  if (e.method.kind != "normalized_dcsgd") method.insert("lr", e.method.lr);
+  if (e.method.schedule.kind == "piecewise") {
+    toml::array points;
+    for (const auto& [step, value] : e.method.schedule.points) points.push_back(toml::array{step, value});
+    method.insert("schedule_points", points);
+  }
+  if (e.method.kind == "normalized_dcsgd") {
+    method.insert("eps", e.method.eps);
+    method.insert("norm_of", e.method.norm_of);
+    if (e.method.L0) method.insert("L0", *e.method.L0);
+    if (e.method.L1) method.insert("L1", *e.method.L1);
+    if (e.method.sigma0) method.insert("sigma0", *e.method.sigma0);
+    if (e.method.sigma1) method.insert("sigma1", *e.method.sigma1);
+  }
+  if (e.method.allow_biased) method.insert("allow_biased", true);
+
+  toml::table root{
+      {"experiment", toml::table{{"name", e.name}, {"description", e.description}}},
+      {"problem", problem},
+      {"noise", noise},
+      {"agents", toml::table{{"count", static_cast<std::int64_t>(e.agents)}}},
+      {"compressor", compressor},
+      {"method", method},
+      {"run", toml::table{{"replicas", static_cast<std::int64_t>(e.run.replicas)},
+                          {"seed", static_cast<std::int64_t>(e.run.seed)},
+                          {"record_every", e.run.record_every},
+                          {"threads", static_cast<std::int64_t>(e.run.threads)},
+                          {"block_size", static_cast<std::int64_t>(e.run.block_size)}}},
+      {"output", toml::table{{"plot", e.plot}}},
+  };
+  std::ostringstream os;
+  os << root << "\n";
+  return os.str();
+}
+
+}  // namespace dcsde

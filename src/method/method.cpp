@@ -1,0 +1,166 @@
+#include "dcsde/method/method.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "dcsde/core/error.hpp"
+
+namespace dcsde {
+namespace {
+
+double mean_square(const std::vector<double>& v) {
+  double s = 0.0;
+  for (double x : v) s += x * x;
+  return s / static_cast<double>(v.size());
+}
+
+}  // namespace
+
+const std::vector<MethodKindInfo>& method_kinds() {
+  static const std::vector<MethodKindInfo> kinds = {
+      {"dsgd", "distributed SGD: x -= eta eta_k (1/N) sum_i g_i"},
+      {"dcsgd", "distributed compressed SGD: x -= eta eta_k (1/N) sum_i C(g_i), C unbiased"},
+      {"dsignsgd", "distributed SignSGD: x -= eta eta_k (1/N) sum_i sign(g_i) (server averages)"},
+      {"majority_vote", "SignSGD with majority vote: x -= eta eta_k sign(sum_i sign(g_i))"},
+      {"normalized_dcsgd",
+       "DCSGD with the step of papers.md 2.5 (Eq. 15): 2 eps / ((L0 + L1 ||g||) P + Q)"},
+      {"nsgd", "normalized SGD: x -= eta eta_k D / ||D||, D = (1/N) sum_i C(g_i)"},
+  };
+  return kinds;
+}
+
+void MethodWorkspace::resize(Index d, Index cols) {
+  gradient.resize(d, cols);
+  agent_gradient.resize(d, cols);
+  message.resize(d, cols);
+  direction.resize(d, cols);
+  norms.resize(cols);
+}
+
+Method::Method(const MethodOptions& options, const Objective& objective, const NoiseModel& noise,
+               const Compressor& compressor, Index agents)
+    : options_(options),
+      objective_(objective),
+      noise_(noise),
+      compressor_(compressor),
+      agents_(agents),
+      schedule_(options.schedule) {
+  const std::string& kind = options_.kind;
+  const std::string comp = compressor_.name();
+  auto require = [&](bool ok, const std::string& why) {
+    if (!ok) throw ConfigError("method.kind = '" + kind + "': " + why);
+  };
+  if (kind == "dsgd") {
+    require(comp == "identity",
+            "DSGD sends uncompressed gradients; compressor.kind must be 'identity' (got '" + comp +
+                "'); use method.kind = 'dcsgd' to compress");
+  } else if (kind == "dcsgd" || kind == "normalized_dcsgd" || kind == "nsgd") {
+    require(compressor_.unbiased() || options_.allow_biased,
+            "needs an unbiased compressor; '" + comp +
+                "' is biased (set method.allow_biased = true to run it anyway)");
+  } else if (kind == "dsignsgd" || kind == "majority_vote") {
+    require(comp == "sign", "agents send signs; compressor.kind must be 'sign' (got '" + comp + "')");
+    if (kind == "majority_vote") aggregation_ = Aggregation::kMajority;
+  } else {
+    throw ConfigError("method.kind = '" + kind + "' is not a method");
+  }
+  compress_ = comp != "identity";
+
+  if (kind == "nsgd") rule_ = StepRule::kNormalized;
+  if (kind == "normalized_dcsgd") {
+    rule_ = StepRule::kEq15;
+    const ObjectiveConstants constants = objective_.constants();
+    auto l0 = options_.L0 ? options_.L0 : constants.L0;
+    auto l1 = options_.L1 ? options_.L1 : constants.L1;
+    require(l0.has_value() && l1.has_value(),
+            "the objective '" + objective_.name() +
+                "' has no known (L0, L1); set method.L0 and method.L1");
+    l0_ = *l0;
+    l1_ = *l1;
+    // The affine-variance constants of papers.md 4.3, per unit batch, divided by B.
+    double s0_sq, s1_sq;
+    if (options_.sigma0 || options_.sigma1) {
+      s0_sq = std::pow(options_.sigma0.value_or(0.0), 2);
+      s1_sq = std::pow(options_.sigma1.value_or(0.0), 2);
+    } else {
+      switch (noise_.scale_rule()) {
+        case NoiseModel::ScaleRule::kConstant:
+          s0_sq = noise_.family() == NoiseModel::Family::kNone ? 0.0 : mean_square(noise_.sigma());
+          s1_sq = 0.0;
+          break;
+        default:
+          s0_sq = mean_square(noise_.sigma0());
+          s1_sq = mean_square(noise_.sigma1());
+      }
+      if (noise_.family() == NoiseModel::Family::kStudentT) {
+        require(noise_.nu() > 2.0,
+                "Eq. 15 needs the noise variance, which is infinite for Student-t with nu <= 2; "
+                "set method.sigma0 / method.sigma1 explicitly");
+        // Var of s T_nu is s^2 nu/(nu-2); an affine scale (s0 + s1|g|)^2 <= 2 s0^2 + 2 s1^2 |g|^2.
+        const double var_factor = noise_.nu() / (noise_.nu() - 2.0);
+        const double affine = noise_.scale_rule() == NoiseModel::ScaleRule::kAffineScale ? 2.0 : 1.0;
+        s0_sq *= var_factor * affine;
+        s1_sq *= var_factor * affine;
+      }
+    }
+    const double b = static_cast<double>(noise_.batch());
+    s0_sq /= b;
+    s1_sq /= b;
+    const double omega = compressor_.omega(objective_.dim()).value_or(0.0);
+    const double d = static_cast<double>(objective_.dim());
+    const double n = static_cast<double>(agents_);
+    norm_p_ = 1.0 + (omega + d * s1_sq * (1.0 + omega)) / n;
+    norm_q_ = l1_ * d * s0_sq * (1.0 + omega) / n;
+    require(l0_ * norm_p_ + norm_q_ > 0.0,
+            "Eq. 15's denominator (L0 + L1 ||g||) P + Q is 0 at g = 0; set method.L0 > 0");
+  }
+}
+
+double Method::bits_per_agent_per_step() const {
+  return compressor_.message_bits(objective_.dim());
+}
+
+void Method::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t first_replica,
+                  MethodWorkspace& ws, RowVectorRef step_sizes) const {
+  objective_.gradient(X, ws.gradient);
+  ws.direction.setZero();
+  DrawContext ctx{seed, first_replica, 0, static_cast<std::uint64_t>(k)};
+  for (Index i = 0; i < agents_; ++i) {
+    ctx.agent = static_cast<std::uint32_t>(i);
+    noise_.sample(ws.gradient, ctx, ws.agent_gradient);
+    if (compress_) {
+      compressor_.apply(ws.agent_gradient, ctx, ws.message);
+      ws.direction += ws.message;
+    } else {
+      ws.direction += ws.agent_gradient;
+    }
+  }
+  if (aggregation_ == Aggregation::kMajority) {
+    ws.direction = ws.direction.array().sign();
+  } else {
+    ws.direction *= 1.0 / static_cast<double>(agents_);
+  }
+
+  const double eta_k = schedule_.multiplier(k);
+  switch (rule_) {
+    case StepRule::kScheduled:
+      step_sizes.setConstant(options_.lr * eta_k);
+      break;
+    case StepRule::kEq15: {
+      ws.norms = options_.norm_of == "gradient" ? ws.gradient.colwise().norm()
+                                                : ws.direction.colwise().norm();
+      step_sizes = (2.0 * options_.eps * eta_k) /
+                   ((l0_ + l1_ * ws.norms.array()) * norm_p_ + norm_q_);
+      break;
+    }
+    case StepRule::kNormalized:
+      ws.norms = ws.direction.colwise().norm();
+      step_sizes = (ws.norms.array() > 0.0)
+                       .select(options_.lr * eta_k / ws.norms.array(), 0.0);
+      break;
+  }
+  X.noalias() -= ws.direction * step_sizes.asDiagonal();
+}
+
+}  // namespace dcsde

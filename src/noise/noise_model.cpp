@@ -1,0 +1,122 @@
+#include "dcsde/noise/noise_model.hpp"
+
+#include <cmath>
+
+#include "dcsde/core/error.hpp"
+
+namespace dcsde {
+namespace {
+
+std::vector<double> broadcast(const std::vector<double>& values, Index agents) {
+  if (values.size() == 1) return std::vector<double>(static_cast<std::size_t>(agents), values[0]);
+  return values;
+}
+
+}  // namespace
+
+const std::vector<NoiseKindInfo>& noise_kinds() {
+  static const std::vector<NoiseKindInfo> kinds = {
+      {"none", "exact gradients, Z = 0"},
+      {"gaussian", "Z ~ N(0, diag(s^2)), s = sigma_i c_j / sqrt(B)"},
+      {"student_t", "Z = s T, T ~ t_nu i.i.d. per coordinate (nu = 1: Cauchy), s = sigma_i c_j / sqrt(B)"},
+      {"affine_gaussian", "Gaussian with variance (sigma0_i^2 + sigma1_i^2 ||grad f||^2) c_j^2 / B"},
+      {"affine_student_t", "Student-t with scale (sigma0_i + sigma1_i ||grad f||) c_j / sqrt(B)"},
+  };
+  return kinds;
+}
+
+NoiseModel::NoiseModel(const NoiseOptions& options, Index agents, Index dim)
+    : kind_(options.kind),
+      nu_(options.nu),
+      batch_(options.batch),
+      inv_sqrt_batch_(1.0 / std::sqrt(static_cast<double>(options.batch))),
+      sigma_(broadcast(options.sigma, agents)),
+      sigma0_(broadcast(options.sigma0, agents)),
+      sigma1_(broadcast(options.sigma1, agents)) {
+  if (kind_ == "none") {
+    family_ = Family::kNone;
+    rule_ = ScaleRule::kConstant;
+  } else if (kind_ == "gaussian") {
+    family_ = Family::kGaussian;
+    rule_ = ScaleRule::kConstant;
+  } else if (kind_ == "student_t") {
+    family_ = Family::kStudentT;
+    rule_ = ScaleRule::kConstant;
+  } else if (kind_ == "affine_gaussian") {
+    family_ = Family::kGaussian;
+    rule_ = ScaleRule::kAffineVariance;
+  } else if (kind_ == "affine_student_t") {
+    family_ = Family::kStudentT;
+    rule_ = ScaleRule::kAffineScale;
+  } else {
+    throw ConfigError("noise.kind = '" + kind_ + "' is not a noise model");
+  }
+  DCSDE_ASSERT(static_cast<Index>(sigma_.size()) == agents, "sigma: one value or one per agent");
+  DCSDE_ASSERT(static_cast<Index>(sigma0_.size()) == agents, "sigma0: one value or one per agent");
+  DCSDE_ASSERT(static_cast<Index>(sigma1_.size()) == agents, "sigma1: one value or one per agent");
+  if (!options.coordinate_scale.empty()) {
+    DCSDE_ASSERT(static_cast<Index>(options.coordinate_scale.size()) == dim,
+                 "coordinate_scale has one value per coordinate");
+    coordinate_scale_ = Eigen::Map<const Vector>(options.coordinate_scale.data(), dim);
+  }
+}
+
+double NoiseModel::agent_scale(double grad_norm, Index agent) const {
+  const auto i = static_cast<std::size_t>(agent);
+  switch (rule_) {
+    case ScaleRule::kConstant:
+      return sigma_[i];
+    case ScaleRule::kAffineVariance:
+      return std::sqrt(sigma0_[i] * sigma0_[i] + sigma1_[i] * sigma1_[i] * grad_norm * grad_norm);
+    case ScaleRule::kAffineScale:
+      return sigma0_[i] + sigma1_[i] * grad_norm;
+  }
+  return 0.0;
+}
+
+void NoiseModel::scale(const ConstVectorRef& g, Index agent, VectorRef s) const {
+  const double a =
+      family_ == Family::kNone ? 0.0 : agent_scale(g.norm(), agent) * inv_sqrt_batch_;
+  if (coordinate_scale_.size() == 0) {
+    s.setConstant(a);
+  } else {
+    s = a * coordinate_scale_;
+  }
+}
+
+void NoiseModel::sample(const ConstBatchRef& G, const DrawContext& ctx, BatchRef out) const {
+  const Index d = G.rows();
+  if (family_ == Family::kNone) {
+    if (out.data() != G.data()) out = G;
+    return;
+  }
+  const bool needs_norm = rule_ != ScaleRule::kConstant;
+  for (Index c = 0; c < G.cols(); ++c) {
+    Philox rng = ctx.stream(c, Purpose::kNoise);
+    // The norm is read before `out` is written: G and out may alias.
+    const double a =
+        agent_scale(needs_norm ? G.col(c).norm() : 0.0, ctx.agent) * inv_sqrt_batch_;
+    double* z = out.col(c).data();
+    const double* g = G.col(c).data();
+    if (family_ == Family::kGaussian) {
+      // Draw into a small stack buffer so that G may alias out.
+      constexpr Index kChunk = 256;
+      double buffer[kChunk];
+      for (Index j0 = 0; j0 < d; j0 += kChunk) {
+        const Index n = std::min(kChunk, d - j0);
+        rng.normals(buffer, n);
+        for (Index j = 0; j < n; ++j) {
+          const double s = coordinate_scale_.size() ? a * coordinate_scale_[j0 + j] : a;
+          z[j0 + j] = g[j0 + j] + s * buffer[j];
+        }
+      }
+    } else {
+      for (Index j = 0; j < d; ++j) {
+        const double s = coordinate_scale_.size() ? a * coordinate_scale_[j] : a;
+        z[j] = g[j] + s * rng.student_t(nu_);
+      }
+    }
+  }
+}
+
+}  // namespace dcsde

@@ -1,0 +1,127 @@
+#include "dcsde/run/results.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <fstream>
+
+#include "dcsde/core/error.hpp"
+#include "dcsde/plot_script.hpp"
+
+namespace dcsde {
+namespace fs = std::filesystem;
+namespace {
+
+nlohmann::json optional_json(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+// Shell-quotes one argument for popen.
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+void write_text(const fs::path& file, const std::string& text) {
+  std::ofstream out(file, std::ios::binary);
+  out << text;
+  if (!out) throw IoError(file.string() + ": cannot write");
+}
+
+void write_curves_csv(const fs::path& file, const std::vector<ProcessSummary>& processes) {
+  std::string text = "process,step,time,loss_mean,loss_std,grad_norm_mean,alive\n";
+  for (const ProcessSummary& p : processes) {
+    const Curves& c = p.curves;
+    for (std::size_t i = 0; i < c.step.size(); ++i) {
+      text += fmt::format("{},{},{:.17g},{:.17g},{:.17g},{:.17g},{}\n", p.process, c.step[i], c.time[i],
+                          c.loss_mean[i], c.loss_std[i], c.grad_norm_mean[i], c.alive[i]);
+    }
+  }
+  write_text(file, text);
+}
+
+nlohmann::json to_json(const ProcessSummary& s) {
+  nlohmann::json j;
+  j["replicas"] = s.replicas;
+  j["diverged"] = s.diverged;
+  j["first_divergence_step"] =
+      s.first_divergence_step ? nlohmann::json(*s.first_divergence_step) : nlohmann::json(nullptr);
+  j["status"] = to_string(s.status);
+  j["message"] = s.message;
+  j["final"] = {{"step", s.curves.step.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.curves.step.back())},
+                {"loss_mean", optional_json(s.final_loss_mean)},
+                {"loss_std", optional_json(s.final_loss_std)},
+                {"loss_sem", optional_json(s.final_loss_sem)},
+                {"grad_norm_mean", optional_json(s.final_grad_norm_mean)}};
+  j["asymptotic_loss"] = {{"mean", optional_json(s.asymptotic_loss_mean)},
+                          {"sem", optional_json(s.asymptotic_loss_sem)},
+                          {"records", s.asymptotic_records}};
+  j["bits_per_agent_per_step"] = s.bits_per_agent_per_step;
+  j["wall_seconds"] = s.wall_seconds;
+  nlohmann::json divergences = nlohmann::json::array();
+  for (std::size_t i = 0; i < s.divergences.size() && i < 100; ++i)
+    divergences.push_back({{"replica", s.divergences[i].replica}, {"step", s.divergences[i].step}});
+  j["divergences"] = divergences;
+  return j;
+}
+
+StagedDirectory::StagedDirectory(fs::path destination) : destination_(std::move(destination)) {
+  if (destination_.filename().empty()) destination_ = destination_.parent_path();
+  staging_ = destination_;
+  staging_ += ".tmp-" + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+  fs::create_directories(staging_, ec);
+  if (ec) throw IoError(staging_.string() + ": cannot create the results folder: " + ec.message());
+}
+
+StagedDirectory::~StagedDirectory() {
+  if (committed_) return;
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+}
+
+void StagedDirectory::commit() {
+  std::error_code ec;
+  if (fs::exists(destination_)) {
+    fs::remove_all(destination_, ec);
+    if (ec) throw IoError(destination_.string() + ": cannot replace the old results: " + ec.message());
+  }
+  fs::rename(staging_, destination_, ec);
+  if (ec) throw IoError(destination_.string() + ": cannot move the results into place: " + ec.message());
+  committed_ = true;
+}
+
+std::string plot_curves(const fs::path& png, const std::string& title,
+                        const std::vector<std::pair<std::string, fs::path>>& curves) {
+  const char* python = std::getenv("DCSDE_PYTHON");
+  const std::string interpreter = python ? python : "/usr/bin/python3";
+  if (!fs::exists(interpreter)) return interpreter + " not found (install python3-matplotlib)";
+  const fs::path script = png.parent_path() / ".plot_curves.py";
+  write_text(script, detail::kPlotScript);
+  std::string command = quote(interpreter) + " " + quote(script.string()) + " " + quote(png.string()) +
+                        " " + quote(title);
+  for (const auto& [label, file] : curves) command += " " + quote(label) + " " + quote(file.string());
+  command += " 2>&1";
+  std::string output;
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+    const int status = ::pclose(pipe);
+    std::error_code ec;
+    fs::remove(script, ec);
+    if (status == 0 && fs::exists(png)) return "";
+  }
+  std::error_code ec;
+  fs::remove(script, ec);
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  const auto last_line = output.rfind('\n');
+  return "matplotlib failed: " + (last_line == std::string::npos ? output : output.substr(last_line + 1));
+}
+
+}  // namespace dcsde

@@ -1,0 +1,143 @@
+// The dcsde executable, as a user runs it: exit codes, messages, results written or not.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output;
+};
+
+Result run(const std::string& args) {
+  const std::string command = std::string(DCSDE_BINARY) + " " + args + " 2>&1";
+  Result r{0, ""};
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[4096];
+  while (fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
+  r.status = WEXITSTATUS(pclose(pipe));
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("dcsde_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return (dir_ / name).string();
+  }
+  fs::path dir_;
+};
+
+const char* kExperiment = R"([problem]
+objective = "quadratic"
+dim = 20
+[noise]
+kind = "student_t"
+nu = 3
+sigma = 0.5
+[agents]
+count = 4
+[compressor]
+kind = "rand_k"
+k = 4
+[method]
+kind = "dcsgd"
+lr = 0.05
+steps = 200
+[run]
+replicas = 32
+record_every = 20
+[output]
+plot = false
+)";
+
+TEST_F(Cli, RunWritesConfigCurvesAndSummary) {
+  const std::string file = write("exp.toml", kExperiment);
+  const Result r = run("run " + file + " --out " + (dir_ / "out").string() + " --quiet");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* name : {"config.toml", "curves.csv", "summary.json"})
+    EXPECT_TRUE(fs::exists(dir_ / "out" / name)) << name;
+  std::ifstream in(dir_ / "out" / "summary.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  const auto& p = j["processes"]["optimizer"];
+  for (const char* key : {"replicas", "diverged", "first_divergence_step", "bits_per_agent_per_step"})
+    EXPECT_TRUE(p.contains(key)) << key;
+  for (const char* key : {"loss_mean", "loss_std", "loss_sem", "grad_norm_mean"})
+    EXPECT_TRUE(p["final"][key].is_number()) << key;
+  EXPECT_TRUE(p["asymptotic_loss"]["mean"].is_number());
+  EXPECT_TRUE(p["asymptotic_loss"]["sem"].is_number());
+  std::ifstream curves(dir_ / "out" / "curves.csv");
+  std::string header;
+  std::getline(curves, header);
+  EXPECT_EQ(header, "process,step,time,loss_mean,loss_std,grad_norm_mean,alive");
+  EXPECT_NE(r.output.find("asymptotic loss"), std::string::npos) << r.output;
+  // The resolved config is itself a valid experiment.
+  EXPECT_EQ(run("validate " + (dir_ / "out" / "config.toml").string()).status, 0);
+}
+
+TEST_F(Cli, SweepWritesOneRowPerPoint) {
+  const std::string file = write("exp.toml", std::string(kExperiment) + "[sweep]\n\"compressor.k\" = [2, 4, 20]\n");
+  const Result r = run("run " + file + " --out " + (dir_ / "out").string() + " --quiet");
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::ifstream in(dir_ / "out" / "sweep.csv");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line.rfind("compressor.k,label,replicas,diverged", 0), 0u) << line;
+  int rows = 0;
+  while (std::getline(in, line)) ++rows;
+  EXPECT_EQ(rows, 3);
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "points"));
+}
+
+TEST_F(Cli, BadInputFailsWithMessageAndWritesNothing) {
+  struct Case {
+    std::string args, expected;
+  };
+  const std::string good = write("good.toml", kExperiment);
+  std::string with_typo = kExperiment;
+  with_typo.replace(with_typo.find("record_every = 20"), 17, "record_every = 20\nthread = 2");
+  const std::string unknown = write("unknown.toml", with_typo);
+  const std::string malformed = write("malformed.toml", "[problem\n");
+  for (const Case& c : std::vector<Case>{
+           {"run " + unknown, "unknown key 'run.thread'"},
+           {"run " + malformed, "malformed.toml:1:"},
+           {"run " + good + " --set compressor.k=500", "Violated constraint: 1 <= k <= dim = 20"},
+           {"run " + good + " --set noise.nu=0", "noise.nu = 0. Violated constraint: nu > 0."},
+           {"run " + good + " --set method.lr=-1", "method.lr = -1. Violated constraint: lr > 0."},
+           {"run " + good + " --set problem.dimension=3", "unknown key 'problem.dimension'"},
+           {"validate " + unknown, "unknown key 'run.thread'"},
+       }) {
+    const Result r = run(c.args + " --out " + (dir_ / "out").string());
+    EXPECT_NE(r.status, 0) << c.args;
+    EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.args << "\n" << r.output;
+    EXPECT_FALSE(fs::exists(dir_ / "out")) << c.args;
+    for (const auto& entry : fs::directory_iterator(dir_))
+      EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(Cli, ListVersionAndHelp) {
+  const Result list = run("list");
+  ASSERT_EQ(list.status, 0);
+  for (const char* name : {"rand_k", "natural_dithering", "top_k", "majority_vote", "normalized_dcsgd",
+                           "affine_student_t", "logistic", "schedule_points"})
+    EXPECT_NE(list.output.find(name), std::string::npos) << name;
+  EXPECT_NE(run("--version").output.find("dcsde 0."), std::string::npos);
+  EXPECT_EQ(run("run --help").status, 0);
+}
+
+}  // namespace
