@@ -138,7 +138,8 @@ int run(const RunArgs& args) {
     j["points"] = points;
     write_text(staged.path() / "summary.json", j.dump(2) + "\n");
     if (plot) {
-      const std::string why = plot_curves(staged.path() / "loss.png", first.name, curve_files);
+      const std::string title = first.description.empty() ? first.name : first.description;
+      const std::string why = plot_curves(staged.path() / "loss.png", title, curve_files);
       if (!why.empty()) warnings.push_back("plot skipped (" + why + ")");
     }
   }

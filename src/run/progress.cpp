@@ -38,11 +38,11 @@ void ProgressReporter::operator()(std::int64_t done, std::int64_t total) {
                  bar.c_str(), 100.0 * fraction, human_rate(rate).c_str(), eta);
     if (done >= total) std::fputc('\n', stderr);
   } else {
-    const int decile = static_cast<int>(fraction * 10.0);
-    if (decile == last_decile_) return;
-    last_decile_ = decile;
-    std::fprintf(stderr, "[dcsde] %s: %3d%% (%s replica-steps/s, %.1fs elapsed, ETA %.0fs)\n",
-                 label_.c_str(), decile * 10, human_rate(rate).c_str(), seconds, eta);
+    // Quiet log lines: one every 10 s at most, and one at the end.
+    if (done < total && seconds - last_log_seconds_ < 10.0) return;
+    last_log_seconds_ = seconds;
+    std::fprintf(stderr, "[dcsde] %s: %3.0f%% (%s replica-steps/s, %.1fs elapsed, ETA %.0fs)\n",
+                 label_.c_str(), 100.0 * fraction, human_rate(rate).c_str(), seconds, eta);
   }
   std::fflush(stderr);
   if (done >= total) finished_ = true;

@@ -121,7 +121,8 @@ TEST_F(Cli, BadInputFailsWithMessageAndWritesNothing) {
            {"run " + good + " --set problem.dimension=3", "unknown key 'problem.dimension'"},
            {"validate " + unknown, "unknown key 'run.thread'"},
        }) {
-    const Result r = run(c.args + " --out " + (dir_ / "out").string());
+    const bool is_run = c.args.rfind("run ", 0) == 0;
+    const Result r = run(c.args + (is_run ? " --out " + (dir_ / "out").string() : ""));
     EXPECT_NE(r.status, 0) << c.args;
     EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.args << "\n" << r.output;
     EXPECT_FALSE(fs::exists(dir_ / "out")) << c.args;

@@ -99,7 +99,7 @@ dim = 4
 x0 = 1.2
 [noise]
 kind = "gaussian"
-sigma = 0.6
+sigma = 0.45
 [method]
 kind = "dsgd"
 lr = 0.9

@@ -18,7 +18,7 @@ class ProgressReporter {
   std::string label_;
   Mode mode_;
   std::chrono::steady_clock::time_point start_;
-  int last_decile_ = -1;
+  double last_log_seconds_ = 0.0;
   bool finished_ = false;
 };
 
