@@ -7,14 +7,15 @@
 namespace dcsde {
 namespace {
 
-void BM_MethodStep(benchmark::State& state, const std::string& method, const std::string& compressor,
-                   const std::string& noise) {
+void BM_MethodStep(benchmark::State& state, const std::string& method,
+                   const std::string& compressor, const std::string& noise) {
   const Index d = state.range(0);
   const Index cols = 16;
   const std::string toml = "[problem]\nobjective = \"quadratic\"\ndim = " + std::to_string(d) +
                            "\n[noise]\nkind = \"" + noise + "\"\nnu = 1.5\n[agents]\ncount = 8\n" +
-                           "[compressor]\nkind = \"" + compressor + "\"\nk = " + std::to_string(d / 10) +
-                           "\n[method]\nkind = \"" + method + "\"\nlr = 0.01\nsteps = 1\n";
+                           "[compressor]\nkind = \"" + compressor +
+                           "\"\nk = " + std::to_string(d / 10) + "\n[method]\nkind = \"" + method +
+                           "\"\nlr = 0.01\nsteps = 1\n";
   const Experiment e = parse_experiment(toml, "bench.toml").points[0].experiment;
   const Assembled a = assemble(e);
   MethodWorkspace ws;
@@ -27,17 +28,30 @@ void BM_MethodStep(benchmark::State& state, const std::string& method, const std
     benchmark::DoNotOptimize(X.data());
   }
   state.SetItemsProcessed(state.iterations() * cols);
-  state.counters["coord/s"] = benchmark::Counter(static_cast<double>(state.iterations() * cols * d * 8),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["coord/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * cols * d * 8), benchmark::Counter::kIsRate);
 }
 
-BENCHMARK_CAPTURE(BM_MethodStep, dsgd_gaussian, "dsgd", "identity", "gaussian")->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_MethodStep, dcsgd_randk_gaussian, "dcsgd", "rand_k", "gaussian")->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_MethodStep, dcsgd_bernoulli_gaussian, "dcsgd", "bernoulli", "gaussian")->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_MethodStep, dcsgd_qsgd_gaussian, "dcsgd", "qsgd", "gaussian")->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_MethodStep, dsignsgd_student_t, "dsignsgd", "sign", "student_t")->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_MethodStep, dsignsgd_gaussian, "dsignsgd", "sign", "gaussian")->Arg(100)->Arg(10000);
-BENCHMARK_CAPTURE(BM_MethodStep, majority_vote_gaussian, "majority_vote", "sign", "gaussian")->Arg(100);
+BENCHMARK_CAPTURE(BM_MethodStep, dsgd_gaussian, "dsgd", "identity", "gaussian")
+    ->Arg(100)
+    ->Arg(10000);
+BENCHMARK_CAPTURE(BM_MethodStep, dcsgd_randk_gaussian, "dcsgd", "rand_k", "gaussian")
+    ->Arg(100)
+    ->Arg(10000);
+BENCHMARK_CAPTURE(BM_MethodStep, dcsgd_bernoulli_gaussian, "dcsgd", "bernoulli", "gaussian")
+    ->Arg(100)
+    ->Arg(10000);
+BENCHMARK_CAPTURE(BM_MethodStep, dcsgd_qsgd_gaussian, "dcsgd", "qsgd", "gaussian")
+    ->Arg(100)
+    ->Arg(10000);
+BENCHMARK_CAPTURE(BM_MethodStep, dsignsgd_student_t, "dsignsgd", "sign", "student_t")
+    ->Arg(100)
+    ->Arg(10000);
+BENCHMARK_CAPTURE(BM_MethodStep, dsignsgd_gaussian, "dsignsgd", "sign", "gaussian")
+    ->Arg(100)
+    ->Arg(10000);
+BENCHMARK_CAPTURE(BM_MethodStep, majority_vote_gaussian, "majority_vote", "sign", "gaussian")
+    ->Arg(100);
 BENCHMARK_CAPTURE(BM_MethodStep, nsgd_gaussian, "nsgd", "identity", "gaussian")->Arg(100);
 
 }  // namespace

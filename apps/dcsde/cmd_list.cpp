@@ -1,6 +1,7 @@
 // dcsde list: every objective, noise model, compressor and method, and every key of a file.
-#include <cstdio>
 #include <fmt/format.h>
+
+#include <cstdio>
 
 #include "commands.hpp"
 #include "dcsde/config/experiment.hpp"
@@ -11,7 +12,8 @@ namespace {
 template <typename Infos>
 void print_kinds(const char* title, const char* key, const Infos& infos) {
   std::printf("%s (%s):\n", title, key);
-  for (const auto& info : infos) std::printf("  %-18s %s\n", info.kind.c_str(), info.meaning.c_str());
+  for (const auto& info : infos)
+    std::printf("  %-18s %s\n", info.kind.c_str(), info.meaning.c_str());
   std::printf("\n");
 }
 
@@ -29,11 +31,13 @@ int list(bool markdown) {
   print_kinds("Noise models", "noise.kind", noise_kinds());
   print_kinds("Compressors", "compressor.kind", compressor_kinds());
   print_kinds("Methods", "method.kind", method_kinds());
-  std::printf("Schedules (method.schedule):\n  constant           eta_k = 1\n"
-              "  inv_sqrt           eta_k = 1/sqrt(k+1)\n"
-              "  piecewise          eta_k from method.schedule_points = [[step, multiplier], ...]\n\n");
-  std::printf("Backends:\n  local              N agents simulated in one process (OpenMP over replicas)\n"
-              "  mpi                unavailable in this build\n\n");
+  std::printf(
+      "Schedules (method.schedule):\n  constant           eta_k = 1\n"
+      "  inv_sqrt           eta_k = 1/sqrt(k+1)\n"
+      "  piecewise          eta_k from method.schedule_points = [[step, multiplier], ...]\n\n");
+  std::printf(
+      "Backends:\n  local              N agents simulated in one process (OpenMP over replicas)\n"
+      "  mpi                unavailable in this build\n\n");
   std::printf("Keys of an experiment file:\n");
   std::string section;
   for (const KeyInfo& k : experiment_keys()) {

@@ -1,7 +1,8 @@
 // dcsde run FILE: every point of the experiment, then curves, summary, plot, written atomically.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <filesystem>
-#include <fmt/format.h>
 
 #include "commands.hpp"
 #include "dcsde/config/experiment.hpp"
@@ -15,8 +16,10 @@ namespace {
 std::string slug(const std::string& label) {
   std::string out;
   for (char c : label) {
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') out += c;
-    else if (!out.empty() && out.back() != '_') out += '_';
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-')
+      out += c;
+    else if (!out.empty() && out.back() != '_')
+      out += '_';
   }
   while (!out.empty() && out.back() == '_') out.pop_back();
   return out.substr(0, 60);
@@ -27,7 +30,9 @@ std::string value_or_dash(const std::optional<double>& v, const std::optional<do
   return sem ? fmt::format("{:.4g} +- {:.2g}", *v, *sem) : fmt::format("{:.4g}", *v);
 }
 
-std::string csv_number(const std::optional<double>& v) { return v ? fmt::format("{:.17g}", *v) : ""; }
+std::string csv_number(const std::optional<double>& v) {
+  return v ? fmt::format("{:.17g}", *v) : "";
+}
 
 std::string csv_field(std::string s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -37,8 +42,9 @@ std::string csv_field(std::string s) {
 }
 
 // Writes one point's folder: config.toml, curves.csv, summary.json, loss.png.
-nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const ProcessSummary& summary,
-                           bool plot, std::vector<std::string>& warnings) {
+nlohmann::json write_point(const fs::path& dir, const SweepPoint& point,
+                           const ProcessSummary& summary, bool plot,
+                           std::vector<std::string>& warnings) {
   fs::create_directories(dir);
   write_text(dir / "config.toml", to_toml(point.experiment));
   write_curves_csv(dir / "curves.csv", {summary});
@@ -53,7 +59,8 @@ nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const P
   j["processes"]["optimizer"] = to_json(summary);
   write_text(dir / "summary.json", j.dump(2) + "\n");
   if (plot) {
-    const std::string why = plot_curves(dir / "loss.png", point.label, {{point.label, dir / "curves.csv"}});
+    const std::string why =
+        plot_curves(dir / "loss.png", point.label, {{point.label, dir / "curves.csv"}});
     if (!why.empty()) warnings.push_back("plot skipped (" + why + ")");
   }
   return j;
@@ -82,14 +89,16 @@ int run(const RunArgs& args) {
     const Assembled built = assemble(e);
     OptimizerProcess process(*built.method);
     const std::string label =
-        plan.is_sweep() ? fmt::format("[{}/{}] {}", i + 1, plan.points.size(), point.label) : e.name;
-    ProgressReporter reporter(label, args.quiet ? ProgressReporter::Mode::kQuiet
-                                                : ProgressReporter::Mode::kAuto);
+        plan.is_sweep() ? fmt::format("[{}/{}] {}", i + 1, plan.points.size(), point.label)
+                        : e.name;
+    ProgressReporter reporter(
+        label, args.quiet ? ProgressReporter::Mode::kQuiet : ProgressReporter::Mode::kAuto);
     summaries.push_back(run_process(process, e.initial_state(), e.run, std::ref(reporter)));
-    const fs::path dir = plan.is_sweep()
-                             ? staged.path() / "points" / fmt::format("{:03d}-{}", i, slug(point.label))
-                             : staged.path();
-    nlohmann::json j = write_point(dir, point, summaries.back(), plot && !plan.is_sweep(), warnings);
+    const fs::path dir =
+        plan.is_sweep() ? staged.path() / "points" / fmt::format("{:03d}-{}", i, slug(point.label))
+                        : staged.path();
+    nlohmann::json j =
+        write_point(dir, point, summaries.back(), plot && !plan.is_sweep(), warnings);
     j["dir"] = fs::relative(dir, staged.path()).string();
     points.push_back(j);
     curve_files.push_back({point.label, dir / "curves.csv"});
@@ -99,9 +108,11 @@ int run(const RunArgs& args) {
     write_text(staged.path() / "config.toml", plan.resolved_toml);
     std::string csv;
     for (const auto& key : plan.swept_keys) csv += csv_field(key) + ",";
-    csv += "label,replicas,diverged,first_divergence_step,final_loss_mean,final_loss_std,final_loss_sem,"
-           "final_grad_norm_mean,asymptotic_loss_mean,asymptotic_loss_sem,bits_per_agent_per_step,"
-           "wall_seconds\n";
+    csv +=
+        "label,replicas,diverged,first_divergence_step,final_loss_mean,final_loss_std,final_loss_"
+        "sem,"
+        "final_grad_norm_mean,asymptotic_loss_mean,asymptotic_loss_sem,bits_per_agent_per_step,"
+        "wall_seconds\n";
     for (std::size_t i = 0; i < plan.points.size(); ++i) {
       const SweepPoint& point = plan.points[i];
       const ProcessSummary& s = summaries[i];
@@ -123,12 +134,12 @@ int run(const RunArgs& args) {
         csv += csv_field(cell) + ",";
         ++label_index;
       }
-      csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{:.6g}\n", csv_field(point.label), s.replicas,
-                         s.diverged, s.first_divergence_step ? std::to_string(*s.first_divergence_step) : "",
-                         csv_number(s.final_loss_mean), csv_number(s.final_loss_std),
-                         csv_number(s.final_loss_sem), csv_number(s.final_grad_norm_mean),
-                         csv_number(s.asymptotic_loss_mean), csv_number(s.asymptotic_loss_sem),
-                         s.bits_per_agent_per_step, s.wall_seconds);
+      csv += fmt::format(
+          "{},{},{},{},{},{},{},{},{},{},{},{:.6g}\n", csv_field(point.label), s.replicas,
+          s.diverged, s.first_divergence_step ? std::to_string(*s.first_divergence_step) : "",
+          csv_number(s.final_loss_mean), csv_number(s.final_loss_std), csv_number(s.final_loss_sem),
+          csv_number(s.final_grad_norm_mean), csv_number(s.asymptotic_loss_mean),
+          csv_number(s.asymptotic_loss_sem), s.bits_per_agent_per_step, s.wall_seconds);
     }
     write_text(staged.path() / "sweep.csv", csv);
     nlohmann::json j;
@@ -146,10 +157,10 @@ int run(const RunArgs& args) {
   staged.commit();
 
   // The readable summary.
-  std::printf("\n%s: %s, d = %lld, N = %lld agents, %lld replicas x %lld steps\n", first.name.c_str(),
-              first.objective.kind.c_str(), static_cast<long long>(first.objective.dim),
-              static_cast<long long>(first.agents), static_cast<long long>(first.run.replicas),
-              static_cast<long long>(first.run.steps));
+  std::printf("\n%s: %s, d = %lld, N = %lld agents, %lld replicas x %lld steps\n",
+              first.name.c_str(), first.objective.kind.c_str(),
+              static_cast<long long>(first.objective.dim), static_cast<long long>(first.agents),
+              static_cast<long long>(first.run.replicas), static_cast<long long>(first.run.steps));
   std::printf("%-34s %-16s %-18s %10s %-22s %-22s %9s %7s\n", "point", "method", "compressor",
               "bits/step", "final loss", "asymptotic loss", "diverged", "time");
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
@@ -167,7 +178,8 @@ int run(const RunArgs& args) {
       std::printf("note: %s: %s\n", plan.points[i].label.c_str(), summaries[i].message.c_str());
   for (const auto& w : warnings) std::fprintf(stderr, "dcsde: warning: %s\n", w.c_str());
   std::printf("results: %s/ (curves.csv, summary.json%s%s)\n", out.string().c_str(),
-              plan.is_sweep() ? ", sweep.csv, points/" : "", plot && warnings.empty() ? ", loss.png" : "");
+              plan.is_sweep() ? ", sweep.csv, points/" : "",
+              plot && warnings.empty() ? ", loss.png" : "");
   return 0;
 }
 

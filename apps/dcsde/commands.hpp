@@ -8,7 +8,7 @@ namespace dcsde::cli {
 
 struct RunArgs {
   std::string file;
-  std::string out;  // empty: results/<experiment name>
+  std::string out;   // empty: results/<experiment name>
   int threads = -1;  // -1: as in the file
   long long seed = -1;
   std::vector<std::string> sets;

@@ -6,29 +6,39 @@
 #include "dcsde/core/error.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dcsde: distributed optimization under gradient noise and compression, and its SDEs"};
+  CLI::App app{
+      "dcsde: distributed optimization under gradient noise and compression, and its SDEs"};
   app.set_version_flag("--version", std::string("dcsde ") + DCSDE_VERSION);
   app.require_subcommand(1);
 
   dcsde::cli::RunArgs run_args;
   CLI::App* run = app.add_subcommand("run", "Run an experiment file: curves, summary and plot");
-  run->add_option("file", run_args.file, "experiment TOML file")->required()->check(CLI::ExistingFile);
+  run->add_option("file", run_args.file, "experiment TOML file")
+      ->required()
+      ->check(CLI::ExistingFile);
   run->add_option("--out", run_args.out, "results folder (default results/<experiment name>)");
-  run->add_option("--threads", run_args.threads, "OpenMP threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-  run->add_option("--seed", run_args.seed, "seed of the run's random streams")->check(CLI::NonNegativeNumber);
+  run->add_option("--threads", run_args.threads, "OpenMP threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("--seed", run_args.seed, "seed of the run's random streams")
+      ->check(CLI::NonNegativeNumber);
   run->add_option("--set", run_args.sets, "override a key: --set noise.sigma=0.5 (repeatable)");
   run->add_flag("--quiet", run_args.quiet, "no progress output");
   run->add_flag("--no-plot", run_args.no_plot, "do not draw loss.png");
 
   std::string validate_file;
   std::vector<std::string> validate_sets;
-  CLI::App* validate = app.add_subcommand("validate", "Check an experiment file without running it");
-  validate->add_option("file", validate_file, "experiment TOML file")->required()->check(CLI::ExistingFile);
+  CLI::App* validate =
+      app.add_subcommand("validate", "Check an experiment file without running it");
+  validate->add_option("file", validate_file, "experiment TOML file")
+      ->required()
+      ->check(CLI::ExistingFile);
   validate->add_option("--set", validate_sets, "override a key (repeatable)");
 
   bool markdown = false;
-  CLI::App* list = app.add_subcommand("list", "List objectives, noise models, compressors, methods and every key");
-  list->add_flag("--markdown", markdown, "print the key table as Markdown (docs/experiment-format.md)");
+  CLI::App* list = app.add_subcommand(
+      "list", "List objectives, noise models, compressors, methods and every key");
+  list->add_flag("--markdown", markdown,
+                 "print the key table as Markdown (docs/experiment-format.md)");
 
   CLI11_PARSE(app, argc, argv);
   try {

@@ -39,8 +39,8 @@ const detail::KeySpec* find_spec(const std::string& dotted) {
     if (spec.info.section == section) allowed.push_back(spec.info.key);
   if (allowed.empty()) {
     std::vector<std::string> sections = detail::section_names();
-    throw ConfigError(location + ": unknown section '" + section + "'. Allowed sections: " +
-                      join(sections, ", ") + ".");
+    throw ConfigError(location + ": unknown section '" + section +
+                      "'. Allowed sections: " + join(sections, ", ") + ".");
   }
   throw ConfigError(location + ": unknown key '" + dotted + "'. Allowed keys in [" + section +
                     "]: " + join(allowed, ", ") + ".");
@@ -55,7 +55,8 @@ void record_positions(const toml::table& table, Positions& positions) {
     const std::string name(section.str());
     positions[name] = where(node);
     if (const toml::table* sub = node.as_table())
-      for (auto&& [key, value] : *sub) positions[name + "." + std::string(key.str())] = where(value);
+      for (auto&& [key, value] : *sub)
+        positions[name + "." + std::string(key.str())] = where(value);
   }
 }
 
@@ -112,8 +113,7 @@ struct Located {
                            const std::string& constraint) {
   auto it = at.nodes.find(key);
   const std::string location = it != at.nodes.end() ? at.where(key) : at.file;
-  const std::string shown =
-      it != at.nodes.end() ? node_text(*it->second) : value + " (default)";
+  const std::string shown = it != at.nodes.end() ? node_text(*it->second) : value + " (default)";
   throw ConfigError(location + ": " + key + " = " + shown + ". Violated constraint: " + constraint +
                     ".");
 }
@@ -127,7 +127,8 @@ std::string num(double v) {
 void check_per_agent(const Located& at, const std::string& key, const std::vector<double>& v,
                      Index agents, bool positive) {
   if (v.size() != 1 && static_cast<Index>(v.size()) != agents)
-    violated(at, key, "", "one value or one per agent (agents.count = " + std::to_string(agents) + ")");
+    violated(at, key, "",
+             "one value or one per agent (agents.count = " + std::to_string(agents) + ")");
   for (double x : v) {
     if (!std::isfinite(x) || (positive ? x <= 0.0 : x < 0.0))
       violated(at, key, num(x), positive ? "every value > 0" : "every value >= 0");
@@ -169,24 +170,28 @@ void validate(const Experiment& e, const Located& at) {
   check_per_agent(at, "noise.sigma", e.noise.sigma, e.agents, false);
   check_per_agent(at, "noise.sigma0", e.noise.sigma0, e.agents, false);
   check_per_agent(at, "noise.sigma1", e.noise.sigma1, e.agents, false);
-  if (!(e.noise.nu > 0.0) || !std::isfinite(e.noise.nu)) violated(at, "noise.nu", num(e.noise.nu), "nu > 0");
+  if (!(e.noise.nu > 0.0) || !std::isfinite(e.noise.nu))
+    violated(at, "noise.nu", num(e.noise.nu), "nu > 0");
   if (e.noise.batch < 1) violated(at, "noise.batch", "", "batch >= 1");
   if (!e.noise.coordinate_scale.empty()) {
     if (static_cast<Index>(e.noise.coordinate_scale.size()) != d)
       violated(at, "noise.coordinate_scale", "", "d = " + std::to_string(d) + " values");
     for (double c : e.noise.coordinate_scale)
-      if (!(c > 0.0) || !std::isfinite(c)) violated(at, "noise.coordinate_scale", num(c), "every value > 0");
+      if (!(c > 0.0) || !std::isfinite(c))
+        violated(at, "noise.coordinate_scale", num(c), "every value > 0");
   }
 
   const auto& ck = compressor_kinds();
-  if (std::none_of(ck.begin(), ck.end(), [&](const auto& k) { return k.kind == e.compressor.kind; })) {
+  if (std::none_of(ck.begin(), ck.end(),
+                   [&](const auto& k) { return k.kind == e.compressor.kind; })) {
     std::vector<std::string> names;
     for (const auto& k : ck) names.push_back(k.kind);
     violated(at, "compressor.kind", e.compressor.kind, "one of " + join(names, ", "));
   }
   if ((e.compressor.kind == "rand_k" || e.compressor.kind == "top_k") &&
       (e.compressor.k < 1 || e.compressor.k > d))
-    violated(at, "compressor.k", std::to_string(e.compressor.k), "1 <= k <= dim = " + std::to_string(d));
+    violated(at, "compressor.k", std::to_string(e.compressor.k),
+             "1 <= k <= dim = " + std::to_string(d));
   if (e.compressor.kind == "bernoulli" && !(e.compressor.p > 0.0 && e.compressor.p <= 1.0))
     violated(at, "compressor.p", num(e.compressor.p), "0 < p <= 1");
   if ((e.compressor.kind == "qsgd" || e.compressor.kind == "natural_dithering") &&
@@ -201,8 +206,11 @@ void validate(const Experiment& e, const Located& at) {
   }
   if (e.method.kind == "normalized_dcsgd") {
     if (at.nodes.count("method.lr"))
-      violated(at, "method.lr", "", "not set for normalized_dcsgd, whose step is 2 eps / ((L0 + L1 ||g||) P + Q); set method.eps");
-    if (!(e.method.eps > 0.0 && e.method.eps < 1.0)) violated(at, "method.eps", num(e.method.eps), "0 < eps < 1");
+      violated(at, "method.lr", "",
+               "not set for normalized_dcsgd, whose step is 2 eps / ((L0 + L1 ||g||) P + Q); set "
+               "method.eps");
+    if (!(e.method.eps > 0.0 && e.method.eps < 1.0))
+      violated(at, "method.eps", num(e.method.eps), "0 < eps < 1");
     for (const char* key : {"L0", "L1", "sigma0", "sigma1"}) {
       const auto& value = std::string(key) == "L0"       ? e.method.L0
                           : std::string(key) == "L1"     ? e.method.L1
@@ -216,14 +224,16 @@ void validate(const Experiment& e, const Located& at) {
   } else {
     if (!at.nodes.count("method.lr"))
       throw ConfigError(at.file + ": missing required key method.lr (the learning rate eta > 0).");
-    if (!(e.method.lr > 0.0) || !std::isfinite(e.method.lr)) violated(at, "method.lr", num(e.method.lr), "lr > 0");
+    if (!(e.method.lr > 0.0) || !std::isfinite(e.method.lr))
+      violated(at, "method.lr", num(e.method.lr), "lr > 0");
   }
   const std::string& schedule = e.method.schedule.kind;
   if (schedule != "constant" && schedule != "inv_sqrt" && schedule != "piecewise")
     violated(at, "method.schedule", schedule, "one of constant, inv_sqrt, piecewise");
   if (schedule == "piecewise") {
     const auto& pts = e.method.schedule.points;
-    if (pts.empty()) violated(at, "method.schedule_points", "[]", "given when schedule = piecewise");
+    if (pts.empty())
+      violated(at, "method.schedule_points", "[]", "given when schedule = piecewise");
     if (pts.front().first != 0) violated(at, "method.schedule_points", "", "the first step is 0");
     for (std::size_t i = 0; i < pts.size(); ++i) {
       if (i > 0 && pts[i].first <= pts[i - 1].first)
@@ -260,7 +270,8 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
       unknown_key(at.where(section), section);
     const toml::table* sub = section_node.as_table();
     if (!sub)
-      throw ConfigError(at.where(section) + ": '" + section + "' must be a table ([" + section + "]).");
+      throw ConfigError(at.where(section) + ": '" + section + "' must be a table ([" + section +
+                        "]).");
     for (auto&& [key, node] : *sub) {
       const std::string dotted = section + "." + std::string(key.str());
       const detail::KeySpec* spec = find_spec(dotted);
@@ -287,9 +298,7 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
   return e;
 }
 
-std::string stem(const std::string& path) {
-  return std::filesystem::path(path).stem().string();
-}
+std::string stem(const std::string& path) { return std::filesystem::path(path).stem().string(); }
 
 }  // namespace
 
@@ -327,7 +336,8 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
   // The sweep axes: "section.key" = [values] or name = [{label, "section.key" = value, ...}].
   struct Axis {
     std::string name;
-    std::vector<std::pair<std::string, std::vector<std::pair<std::string, const toml::node*>>>> values;
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, const toml::node*>>>>
+        values;
   };
   std::vector<Axis> axes;
   toml::table base = table;
@@ -346,7 +356,8 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
       const toml::node& node = *node_ptr;
       const toml::array* values = node.as_array();
       if (!values || values->empty())
-        throw ConfigError(where(node) + ": sweep." + name + " must be a non-empty array of values.");
+        throw ConfigError(where(node) + ": sweep." + name +
+                          " must be a non-empty array of values.");
       Axis axis{name, {}};
       const bool is_key = name.find('.') != std::string::npos;
       if (is_key && !find_spec(name)) unknown_key(where(node), name);
@@ -360,7 +371,8 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
         const toml::table* group = value.as_table();
         if (!group)
           throw ConfigError(where(value) + ": sweep." + name +
-                            " values must be tables of overrides, e.g. { label = \"A\", \"method.kind\" = \"dcsgd\" }.");
+                            " values must be tables of overrides, e.g. { label = \"A\", "
+                            "\"method.kind\" = \"dcsgd\" }.");
         std::string label = name + "=" + std::to_string(index);
         std::vector<std::pair<std::string, const toml::node*>> assigns;
         for (auto&& [gkey, gnode] : *group) {

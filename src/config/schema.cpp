@@ -1,6 +1,7 @@
 #include "schema.hpp"
 
 #include <fmt/format.h>
+
 #include <sstream>
 
 #include "dcsde/core/error.hpp"
@@ -30,7 +31,8 @@ std::string node_text(const toml::node& node) {
 std::string Reader::where() const { return location; }
 
 void Reader::type_error(const std::string& expected) const {
-  throw ConfigError(where() + ": " + key + " = " + node_text(node) + ". Expected " + expected + ".");
+  throw ConfigError(where() + ": " + key + " = " + node_text(node) + ". Expected " + expected +
+                    ".");
 }
 
 std::int64_t Reader::integer() const {
@@ -80,9 +82,8 @@ std::vector<std::pair<std::int64_t, double>> Reader::step_points() const {
 }
 
 const std::vector<std::string>& section_names() {
-  static const std::vector<std::string> names = {"experiment", "problem",    "noise", "agents",
-                                                 "compressor", "method",     "run",   "output",
-                                                 "sweep"};
+  static const std::vector<std::string> names = {
+      "experiment", "problem", "noise", "agents", "compressor", "method", "run", "output", "sweep"};
   return names;
 }
 
@@ -91,43 +92,56 @@ const std::vector<KeySpec>& key_specs() {
   using E = Experiment;
   using R = Reader;
   static const std::vector<KeySpec> specs = {
-      {{"experiment", "name", "string", "file name without .toml", "name of the experiment; default results folder results/<name>"},
+      {{"experiment", "name", "string", "file name without .toml",
+        "name of the experiment; default results folder results/<name>"},
        [](E& e, const R& r) { e.name = r.string(); }},
       {{"experiment", "description", "string", "\"\"", "free text, copied to summary.json"},
        [](E& e, const R& r) { e.description = r.string(); }},
 
-      {{"problem", "objective", "string", "(required)", "quadratic | quadratic_rotated | quartic | cosh | log_cosh | logistic"},
+      {{"problem", "objective", "string", "(required)",
+        "quadratic | quadratic_rotated | quartic | cosh | log_cosh | logistic"},
        [](E& e, const R& r) { e.objective.kind = r.string(); }},
       {{"problem", "dim", "int", "(required)", "dimension d >= 1"},
        [](E& e, const R& r) { e.objective.dim = r.integer(); }},
-      {{"problem", "eigenvalues", "[float]", "log-spaced", "quadratic kinds: explicit spectrum, d values > 0"},
+      {{"problem", "eigenvalues", "[float]", "log-spaced",
+        "quadratic kinds: explicit spectrum, d values > 0"},
        [](E& e, const R& r) { e.objective.eigenvalues = r.numbers(); }},
-      {{"problem", "eigen_min", "float", "0.1", "quadratic kinds: smallest eigenvalue of the log-spaced spectrum"},
+      {{"problem", "eigen_min", "float", "0.1",
+        "quadratic kinds: smallest eigenvalue of the log-spaced spectrum"},
        [](E& e, const R& r) { e.objective.eigen_min = r.number(); }},
-      {{"problem", "eigen_max", "float", "10", "quadratic kinds: largest eigenvalue of the log-spaced spectrum"},
+      {{"problem", "eigen_max", "float", "10",
+        "quadratic kinds: largest eigenvalue of the log-spaced spectrum"},
        [](E& e, const R& r) { e.objective.eigen_max = r.number(); }},
       {{"problem", "samples", "int", "1000", "logistic: number of synthetic data points"},
        [](E& e, const R& r) { e.objective.samples = r.integer(); }},
       {{"problem", "l2", "float", "0.001", "logistic: ridge term (l2/2)||x||^2 (mu = l2)"},
        [](E& e, const R& r) { e.objective.l2 = r.number(); }},
-      {{"problem", "seed", "int", "0", "seed of the problem data (rotation, dataset), independent of run.seed"},
+      {{"problem", "seed", "int", "0",
+        "seed of the problem data (rotation, dataset), independent of run.seed"},
        [](E& e, const R& r) { e.objective.seed = static_cast<std::uint64_t>(r.integer()); }},
-      {{"problem", "x0", "float | [float]", "1.0", "initial state: one value for every coordinate, or d values"},
+      {{"problem", "x0", "float | [float]", "1.0",
+        "initial state: one value for every coordinate, or d values"},
        [](E& e, const R& r) { e.x0 = r.numbers(); }},
 
-      {{"noise", "kind", "string", "none", "none | gaussian | student_t | affine_gaussian | affine_student_t"},
+      {{"noise", "kind", "string", "none",
+        "none | gaussian | student_t | affine_gaussian | affine_student_t"},
        [](E& e, const R& r) { e.noise.kind = r.string(); }},
-      {{"noise", "sigma", "float | [float]", "1.0", "gaussian: std; student_t: scale; one value or one per agent"},
+      {{"noise", "sigma", "float | [float]", "1.0",
+        "gaussian: std; student_t: scale; one value or one per agent"},
        [](E& e, const R& r) { e.noise.sigma = r.numbers(); }},
-      {{"noise", "sigma0", "float | [float]", "0.0", "affine kinds: constant part, one value or one per agent"},
+      {{"noise", "sigma0", "float | [float]", "0.0",
+        "affine kinds: constant part, one value or one per agent"},
        [](E& e, const R& r) { e.noise.sigma0 = r.numbers(); }},
-      {{"noise", "sigma1", "float | [float]", "1.0", "affine kinds: gradient-norm part, one value or one per agent"},
+      {{"noise", "sigma1", "float | [float]", "1.0",
+        "affine kinds: gradient-norm part, one value or one per agent"},
        [](E& e, const R& r) { e.noise.sigma1 = r.numbers(); }},
-      {{"noise", "nu", "float", "3.0", "student_t kinds: degrees of freedom nu > 0 (1 = Cauchy, <= 2 infinite variance)"},
+      {{"noise", "nu", "float", "3.0",
+        "student_t kinds: degrees of freedom nu > 0 (1 = Cauchy, <= 2 infinite variance)"},
        [](E& e, const R& r) { e.noise.nu = r.number(); }},
       {{"noise", "batch", "int", "1", "batch size B: the noise scale is divided by sqrt(B)"},
        [](E& e, const R& r) { e.noise.batch = r.integer(); }},
-      {{"noise", "coordinate_scale", "[float]", "all 1", "per-coordinate multipliers of the scale, d values > 0"},
+      {{"noise", "coordinate_scale", "[float]", "all 1",
+        "per-coordinate multipliers of the scale, d values > 0"},
        [](E& e, const R& r) { e.noise.coordinate_scale = r.numbers(); }},
 
       {{"agents", "count", "int", "1", "number of agents N >= 1"},
@@ -143,40 +157,53 @@ const std::vector<KeySpec>& key_specs() {
       {{"compressor", "levels", "int", "1", "qsgd, natural_dithering: quantization levels s >= 1"},
        [](E& e, const R& r) { e.compressor.levels = static_cast<int>(r.integer()); }},
 
-      {{"method", "kind", "string", "(required)", "dsgd | dcsgd | dsignsgd | majority_vote | normalized_dcsgd | nsgd"},
+      {{"method", "kind", "string", "(required)",
+        "dsgd | dcsgd | dsignsgd | majority_vote | normalized_dcsgd | nsgd"},
        [](E& e, const R& r) { e.method.kind = r.string(); }},
-      {{"method", "lr", "float", "(required but for normalized_dcsgd)", "base learning rate eta > 0"},
+      {{"method", "lr", "float", "(required but for normalized_dcsgd)",
+        "base learning rate eta > 0"},
        [](E& e, const R& r) { e.method.lr = r.number(); }},
-      {{"method", "schedule", "string", "constant", "constant | inv_sqrt (1/sqrt(k+1)) | piecewise"},
+      {{"method", "schedule", "string", "constant",
+        "constant | inv_sqrt (1/sqrt(k+1)) | piecewise"},
        [](E& e, const R& r) { e.method.schedule.kind = r.string(); }},
-      {{"method", "schedule_points", "[[int, float]]", "none", "piecewise: [[first step, multiplier], ...], first step 0, increasing"},
+      {{"method", "schedule_points", "[[int, float]]", "none",
+        "piecewise: [[first step, multiplier], ...], first step 0, increasing"},
        [](E& e, const R& r) { e.method.schedule.points = r.step_points(); }},
       {{"method", "steps", "int", "(required)", "number of optimizer steps >= 1"},
        [](E& e, const R& r) { e.method.steps = r.integer(); }},
       {{"method", "eps", "float", "0.5", "normalized_dcsgd: eps in (0, 1) of Eq. 15"},
        [](E& e, const R& r) { e.method.eps = r.number(); }},
-      {{"method", "L0", "float", "objective's L0", "normalized_dcsgd: L0 >= 0 of (L0,L1)-smoothness"},
+      {{"method", "L0", "float", "objective's L0",
+        "normalized_dcsgd: L0 >= 0 of (L0,L1)-smoothness"},
        [](E& e, const R& r) { e.method.L0 = r.number(); }},
-      {{"method", "L1", "float", "objective's L1", "normalized_dcsgd: L1 >= 0 of (L0,L1)-smoothness"},
+      {{"method", "L1", "float", "objective's L1",
+        "normalized_dcsgd: L1 >= 0 of (L0,L1)-smoothness"},
        [](E& e, const R& r) { e.method.L1 = r.number(); }},
-      {{"method", "sigma0", "float", "from the noise model", "normalized_dcsgd: affine-variance sigma0 >= 0"},
+      {{"method", "sigma0", "float", "from the noise model",
+        "normalized_dcsgd: affine-variance sigma0 >= 0"},
        [](E& e, const R& r) { e.method.sigma0 = r.number(); }},
-      {{"method", "sigma1", "float", "from the noise model", "normalized_dcsgd: affine-variance sigma1 >= 0"},
+      {{"method", "sigma1", "float", "from the noise model",
+        "normalized_dcsgd: affine-variance sigma1 >= 0"},
        [](E& e, const R& r) { e.method.sigma1 = r.number(); }},
-      {{"method", "norm_of", "string", "aggregate", "normalized_dcsgd: ||g|| of the aggregate (server) or the exact gradient (oracle)"},
+      {{"method", "norm_of", "string", "aggregate",
+        "normalized_dcsgd: ||g|| of the aggregate (server) or the exact gradient (oracle)"},
        [](E& e, const R& r) { e.method.norm_of = r.string(); }},
-      {{"method", "allow_biased", "bool", "false", "dcsgd-like methods accept a biased compressor (top_k)"},
+      {{"method", "allow_biased", "bool", "false",
+        "dcsgd-like methods accept a biased compressor (top_k)"},
        [](E& e, const R& r) { e.method.allow_biased = r.boolean(); }},
 
       {{"run", "replicas", "int", "100", "Monte Carlo replicas R >= 1"},
        [](E& e, const R& r) { e.run.replicas = r.integer(); }},
       {{"run", "seed", "int", "0", "seed of every random stream of the run (>= 0)"},
        [](E& e, const R& r) { e.run.seed = static_cast<std::uint64_t>(r.integer()); }},
-      {{"run", "record_every", "int", "10", "record statistics every K steps (and at the last step), K >= 1"},
+      {{"run", "record_every", "int", "10",
+        "record statistics every K steps (and at the last step), K >= 1"},
        [](E& e, const R& r) { e.run.record_every = r.integer(); }},
       {{"run", "threads", "int", "0", "OpenMP threads, 0 = all cores; results do not depend on it"},
        [](E& e, const R& r) { e.run.threads = static_cast<int>(r.integer()); }},
-      {{"run", "block_size", "int", "16", "replicas per block (part of the numbers' identity: changing it changes nothing statistically)"},
+      {{"run", "block_size", "int", "16",
+        "replicas per block (part of the numbers' identity: changing it changes nothing "
+        "statistically)"},
        [](E& e, const R& r) { e.run.block_size = r.integer(); }},
 
       {{"output", "plot", "bool", "true", "write loss.png (needs python3-matplotlib)"},

@@ -1,11 +1,11 @@
 // Internal: the schema of experiment files, shared by parse.cpp and to_toml.cpp.
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "dcsde/config/experiment.hpp"
 

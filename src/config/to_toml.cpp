@@ -1,7 +1,7 @@
 // Experiment -> resolved TOML (config.toml of a result): every key, given or default.
-#include <sstream>
-
 #include <toml++/toml.h>
+
+#include <sstream>
 
 #include "dcsde/config/experiment.hpp"
 
@@ -34,13 +34,15 @@ std::string to_toml(const Experiment& e) {
     problem.insert("l2", e.objective.l2);
   }
   toml::table noise{{"kind", e.noise.kind}, {"batch", static_cast<std::int64_t>(e.noise.batch)}};
-  if (e.noise.kind == "gaussian" || e.noise.kind == "student_t") noise.insert("sigma", to_array(e.noise.sigma));
+  if (e.noise.kind == "gaussian" || e.noise.kind == "student_t")
+    noise.insert("sigma", to_array(e.noise.sigma));
   if (e.noise.kind.rfind("affine", 0) == 0) {
     noise.insert("sigma0", to_array(e.noise.sigma0));
     noise.insert("sigma1", to_array(e.noise.sigma1));
   }
   if (e.noise.kind.find("student_t") != std::string::npos) noise.insert("nu", e.noise.nu);
-  if (!e.noise.coordinate_scale.empty()) noise.insert("coordinate_scale", to_array(e.noise.coordinate_scale));
+  if (!e.noise.coordinate_scale.empty())
+    noise.insert("coordinate_scale", to_array(e.noise.coordinate_scale));
 
   toml::table compressor{{"kind", e.compressor.kind}};
   if (e.compressor.kind == "rand_k" || e.compressor.kind == "top_k")
@@ -49,13 +51,13 @@ std::string to_toml(const Experiment& e) {
   if (e.compressor.kind == "qsgd" || e.compressor.kind == "natural_dithering")
     compressor.insert("levels", static_cast<std::int64_t>(e.compressor.levels));
 
-  toml::table method{{"kind", e.method.kind},
-                     {"steps", e.method.steps},
-                     {"schedule", e.method.schedule.kind}};
+  toml::table method{
+      {"kind", e.method.kind}, {"steps", e.method.steps}, {"schedule", e.method.schedule.kind}};
   if (e.method.kind != "normalized_dcsgd") method.insert("lr", e.method.lr);
   if (e.method.schedule.kind == "piecewise") {
     toml::array points;
-    for (const auto& [step, value] : e.method.schedule.points) points.push_back(toml::array{step, value});
+    for (const auto& [step, value] : e.method.schedule.points)
+      points.push_back(toml::array{step, value});
     method.insert("schedule_points", points);
   }
   if (e.method.kind == "normalized_dcsgd") {

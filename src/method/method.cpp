@@ -60,7 +60,8 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
             "needs an unbiased compressor; '" + comp +
                 "' is biased (set method.allow_biased = true to run it anyway)");
   } else if (kind == "dsignsgd" || kind == "majority_vote") {
-    require(comp == "sign", "agents send signs; compressor.kind must be 'sign' (got '" + comp + "')");
+    require(comp == "sign",
+            "agents send signs; compressor.kind must be 'sign' (got '" + comp + "')");
     if (kind == "majority_vote") aggregation_ = Aggregation::kMajority;
   } else {
     throw ConfigError("method.kind = '" + kind + "' is not a method");
@@ -99,7 +100,8 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
                 "set method.sigma0 / method.sigma1 explicitly");
         // Var of s T_nu is s^2 nu/(nu-2); an affine scale (s0 + s1|g|)^2 <= 2 s0^2 + 2 s1^2 |g|^2.
         const double var_factor = noise_.nu() / (noise_.nu() - 2.0);
-        const double affine = noise_.scale_rule() == NoiseModel::ScaleRule::kAffineScale ? 2.0 : 1.0;
+        const double affine =
+            noise_.scale_rule() == NoiseModel::ScaleRule::kAffineScale ? 2.0 : 1.0;
         s0_sq *= var_factor * affine;
         s1_sq *= var_factor * affine;
       }
@@ -150,14 +152,13 @@ void Method::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t 
     case StepRule::kEq15: {
       ws.norms = options_.norm_of == "gradient" ? ws.gradient.colwise().norm()
                                                 : ws.direction.colwise().norm();
-      step_sizes = (2.0 * options_.eps * eta_k) /
-                   ((l0_ + l1_ * ws.norms.array()) * norm_p_ + norm_q_);
+      step_sizes =
+          (2.0 * options_.eps * eta_k) / ((l0_ + l1_ * ws.norms.array()) * norm_p_ + norm_q_);
       break;
     }
     case StepRule::kNormalized:
       ws.norms = ws.direction.colwise().norm();
-      step_sizes = (ws.norms.array() > 0.0)
-                       .select(options_.lr * eta_k / ws.norms.array(), 0.0);
+      step_sizes = (ws.norms.array() > 0.0).select(options_.lr * eta_k / ws.norms.array(), 0.0);
       break;
   }
   X.noalias() -= ws.direction * step_sizes.asDiagonal();

@@ -18,8 +18,10 @@ const std::vector<NoiseKindInfo>& noise_kinds() {
   static const std::vector<NoiseKindInfo> kinds = {
       {"none", "exact gradients, Z = 0"},
       {"gaussian", "Z ~ N(0, diag(s^2)), s = sigma_i c_j / sqrt(B)"},
-      {"student_t", "Z = s T, T ~ t_nu i.i.d. per coordinate (nu = 1: Cauchy), s = sigma_i c_j / sqrt(B)"},
-      {"affine_gaussian", "Gaussian with variance (sigma0_i^2 + sigma1_i^2 ||grad f||^2) c_j^2 / B"},
+      {"student_t",
+       "Z = s T, T ~ t_nu i.i.d. per coordinate (nu = 1: Cauchy), s = sigma_i c_j / sqrt(B)"},
+      {"affine_gaussian",
+       "Gaussian with variance (sigma0_i^2 + sigma1_i^2 ||grad f||^2) c_j^2 / B"},
       {"affine_student_t", "Student-t with scale (sigma0_i + sigma1_i ||grad f||) c_j / sqrt(B)"},
   };
   return kinds;
@@ -75,8 +77,7 @@ double NoiseModel::agent_scale(double grad_norm, Index agent) const {
 }
 
 void NoiseModel::scale(const ConstVectorRef& g, Index agent, VectorRef s) const {
-  const double a =
-      family_ == Family::kNone ? 0.0 : agent_scale(g.norm(), agent) * inv_sqrt_batch_;
+  const double a = family_ == Family::kNone ? 0.0 : agent_scale(g.norm(), agent) * inv_sqrt_batch_;
   if (coordinate_scale_.size() == 0) {
     s.setConstant(a);
   } else {
@@ -94,8 +95,7 @@ void NoiseModel::sample(const ConstBatchRef& G, const DrawContext& ctx, BatchRef
   for (Index c = 0; c < G.cols(); ++c) {
     Philox rng = ctx.stream(c, Purpose::kNoise);
     // The norm is read before `out` is written: G and out may alias.
-    const double a =
-        agent_scale(needs_norm ? G.col(c).norm() : 0.0, ctx.agent) * inv_sqrt_batch_;
+    const double a = agent_scale(needs_norm ? G.col(c).norm() : 0.0, ctx.agent) * inv_sqrt_batch_;
     double* z = out.col(c).data();
     const double* g = G.col(c).data();
     if (family_ == Family::kGaussian) {

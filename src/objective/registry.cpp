@@ -1,71 +1,146 @@
+// The objective registry: kind -> meaning and factory (explicit table, STYLE.md "Key
+// abstractions"), and the validation of ObjectiveOptions.
+#include <cmath>
+#include <functional>
 #include <sstream>
 
 #include "dcsde/core/error.hpp"
 #include "dcsde/objective/objectives.hpp"
 
 namespace dcsde {
+namespace {
 
-const std::vector<KindInfo>& objective_kinds() {
-  static const std::vector<KindInfo> kinds = {
-      {"quadratic", "1/2 sum_j h_j x_j^2, h explicit (eigenvalues) or log-spaced in [eigen_min, eigen_max]"},
-      {"quadratic_rotated", "1/2 x^T Q diag(h) Q^T x with a Haar-random rotation Q from problem.seed"},
-      {"quartic", "sum_j x_j^4 / 4: (L0,L1) = (3,3)-smooth, not PL"},
-      {"cosh", "sum_j (cosh x_j - 1): (1,1)-smooth, 1-PL, not L-smooth"},
-      {"log_cosh", "sum_j log cosh x_j: 1-smooth, not PL"},
-      {"logistic", "logistic regression on `samples` synthetic points + (l2/2)||x||^2"},
+struct Entry {
+  KindInfo info;
+  std::function<std::unique_ptr<Objective>(const ObjectiveOptions&)> make;
+};
+
+const std::vector<Entry>& registry() {
+  static const std::vector<Entry> entries = {
+      {{"quadratic",
+        "1/2 sum_j h_j x_j^2; h explicit (eigenvalues) or log-spaced in "
+        "[eigen_min, eigen_max]; L = max h, mu = min h"},
+       [](const ObjectiveOptions& o) { return std::make_unique<DiagonalQuadratic>(spectrum(o)); }},
+      {{"quadratic_rotated",
+        "1/2 x^T Q diag(h) Q^T x, Q a Haar-random rotation drawn from seed; same h and constants"},
+       [](const ObjectiveOptions& o) {
+         return std::make_unique<RotatedQuadratic>(spectrum(o), o.seed);
+       }},
+      {{"quartic", "sum_j x_j^4 / 4; (L0, L1) = (3, 3)-smooth, not L-smooth, not PL"},
+       [](const ObjectiveOptions& o) { return std::make_unique<Quartic>(o.dim); }},
+      {{"cosh", "sum_j (cosh x_j - 1); (L0, L1) = (1, 1)-smooth, 1-PL, not L-smooth"},
+       [](const ObjectiveOptions& o) { return std::make_unique<Cosh>(o.dim); }},
+      {{"log_cosh", "sum_j log cosh x_j; 1-smooth, not PL"},
+       [](const ObjectiveOptions& o) { return std::make_unique<LogCosh>(o.dim); }},
+      {{"logistic",
+        "logistic regression on `samples` planted Gaussian points + (l2/2)||x||^2; "
+        "L = lambda_max(A^T A)/(4n) + l2, mu = l2"},
+       [](const ObjectiveOptions& o) {
+         return std::make_unique<Logistic>(o.dim, o.samples, o.l2, o.seed);
+       }},
   };
-  return kinds;
+  return entries;
 }
 
-std::optional<std::string> validate(const ObjectiveOptions& o) {
-  auto fail = [](const std::string& key, const std::string& value, const std::string& constraint) {
-    return std::optional<std::string>("problem." + key + " = " + value +
-                                      ". Violated constraint: " + constraint + ".");
-  };
-  auto num = [](double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
-  };
-  bool known = false;
-  std::string names;
-  for (const auto& k : objective_kinds()) {
-    known = known || k.kind == o.kind;
-    names += (names.empty() ? "" : ", ") + k.kind;
+const Entry* find(const std::string& kind) {
+  for (const Entry& e : registry()) {
+    if (e.info.kind == kind) return &e;
   }
-  if (!known) return fail("objective", "\"" + o.kind + "\"", "one of " + names);
-  if (o.dim < 1) return fail("dim", std::to_string(o.dim), "dim >= 1");
-  if (o.kind == "quadratic" || o.kind == "quadratic_rotated") {
-    if (!o.eigenvalues.empty()) {
-      if (static_cast<Index>(o.eigenvalues.size()) != o.dim)
-        return fail("eigenvalues", "(" + std::to_string(o.eigenvalues.size()) + " values)",
-                    "dim = " + std::to_string(o.dim) + " values");
-      for (double h : o.eigenvalues)
-        if (!(h > 0.0) || !std::isfinite(h)) return fail("eigenvalues", num(h), "every eigenvalue > 0");
-    } else {
-      if (!(o.eigen_min > 0.0) || !std::isfinite(o.eigen_min))
-        return fail("eigen_min", num(o.eigen_min), "eigen_min > 0");
-      if (!(o.eigen_max >= o.eigen_min) || !std::isfinite(o.eigen_max))
-        return fail("eigen_max", num(o.eigen_max), "eigen_max >= eigen_min");
+  return nullptr;
+}
+
+std::string number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// "[1, -2, 3]", at most eight entries then "...".
+std::string list(const std::vector<double>& v) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i == 8) {
+      out += ", ...";
+      break;
     }
-    if (o.kind == "quadratic_rotated" && o.dim > 4096)
-      return fail("dim", std::to_string(o.dim), "dim <= 4096 for quadratic_rotated (dense H)");
+    out += (i ? ", " : "") + number(v[i]);
   }
-  if (o.kind == "logistic") {
-    if (o.samples < 1) return fail("samples", std::to_string(o.samples), "samples >= 1");
-    if (!(o.l2 >= 0.0) || !std::isfinite(o.l2)) return fail("l2", num(o.l2), "l2 >= 0");
+  return out + "]";
+}
+
+std::optional<std::string> violated(const std::string& key, const std::string& value,
+                                    const std::string& constraint) {
+  return "problem." + key + " = " + value + ". Violated constraint: " + constraint + ".";
+}
+
+// Keys of the quadratic kinds: the explicit spectrum, or the log-spacing range.
+std::optional<std::string> validate_spectrum(const ObjectiveOptions& o) {
+  if (!o.eigenvalues.empty()) {
+    if (static_cast<Index>(o.eigenvalues.size()) != o.dim) {
+      return violated("eigenvalues", list(o.eigenvalues),
+                      "one eigenvalue per dimension (dim = " + std::to_string(o.dim) + ")");
+    }
+    for (std::size_t j = 0; j < o.eigenvalues.size(); ++j) {
+      const double h = o.eigenvalues[j];
+      if (!(h > 0.0) || !std::isfinite(h)) {
+        return violated("eigenvalues", list(o.eigenvalues),
+                        "0 < eigenvalues[j] < inf for every j (eigenvalues[" + std::to_string(j) +
+                            "] = " + number(h) + ")");
+      }
+    }
+    return std::nullopt;
+  }
+  if (!(o.eigen_min > 0.0)) return violated("eigen_min", number(o.eigen_min), "eigen_min > 0");
+  if (!std::isfinite(o.eigen_min)) {
+    return violated("eigen_min", number(o.eigen_min), "eigen_min < inf");
+  }
+  if (!(o.eigen_max >= o.eigen_min)) {
+    return violated("eigen_max", number(o.eigen_max),
+                    "eigen_max >= eigen_min (= " + number(o.eigen_min) + ")");
+  }
+  if (!std::isfinite(o.eigen_max)) {
+    return violated("eigen_max", number(o.eigen_max), "eigen_max < inf");
   }
   return std::nullopt;
 }
 
-std::unique_ptr<Objective> make_objective(const ObjectiveOptions& o) {
-  if (o.kind == "quadratic") return std::make_unique<DiagonalQuadratic>(spectrum(o));
-  if (o.kind == "quadratic_rotated") return std::make_unique<RotatedQuadratic>(spectrum(o), o.seed);
-  if (o.kind == "quartic") return std::make_unique<Separable>(Separable::Kind::kQuartic, o.dim);
-  if (o.kind == "cosh") return std::make_unique<Separable>(Separable::Kind::kCosh, o.dim);
-  if (o.kind == "log_cosh") return std::make_unique<Separable>(Separable::Kind::kLogCosh, o.dim);
-  if (o.kind == "logistic") return std::make_unique<Logistic>(o.dim, o.samples, o.l2, o.seed);
-  throw ConfigError("problem.objective = \"" + o.kind + "\" is not an objective");
+}  // namespace
+
+const std::vector<KindInfo>& objective_kinds() {
+  static const std::vector<KindInfo> kinds = [] {
+    std::vector<KindInfo> out;
+    for (const Entry& e : registry()) out.push_back(e.info);
+    return out;
+  }();
+  return kinds;
+}
+
+std::optional<std::string> validate(const ObjectiveOptions& o) {
+  if (!find(o.kind)) {
+    std::string names;
+    for (const KindInfo& k : objective_kinds()) names += (names.empty() ? "" : ", ") + k.kind;
+    return violated("objective", "\"" + o.kind + "\"", "objective is one of " + names);
+  }
+  if (o.dim < 1) return violated("dim", std::to_string(o.dim), "dim >= 1");
+  if (o.kind == "quadratic" || o.kind == "quadratic_rotated") {
+    if (auto message = validate_spectrum(o)) return message;
+    // H and Q are dense d x d and the QR is O(d^3): keep a typo from allocating gigabytes.
+    if (o.kind == "quadratic_rotated" && o.dim > kMaxRotatedDim) {
+      return violated("dim", std::to_string(o.dim),
+                      "dim <= " + std::to_string(kMaxRotatedDim) + " for quadratic_rotated");
+    }
+  }
+  if (o.kind == "logistic") {
+    if (o.samples < 1) return violated("samples", std::to_string(o.samples), "samples >= 1");
+    if (!(o.l2 >= 0.0)) return violated("l2", number(o.l2), "l2 >= 0");
+    if (!std::isfinite(o.l2)) return violated("l2", number(o.l2), "l2 < inf");
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<Objective> make_objective(const ObjectiveOptions& options) {
+  if (auto message = validate(options)) throw ConfigError(*message);
+  return find(options.kind)->make(options);
 }
 
 }  // namespace dcsde

@@ -1,9 +1,9 @@
 #include "dcsde/run/progress.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <fmt/format.h>
 
 namespace dcsde {
 namespace {

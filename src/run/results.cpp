@@ -1,10 +1,10 @@
 #include "dcsde/run/results.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <fstream>
 
 #include "dcsde/core/error.hpp"
@@ -38,8 +38,9 @@ void write_curves_csv(const fs::path& file, const std::vector<ProcessSummary>& p
   for (const ProcessSummary& p : processes) {
     const Curves& c = p.curves;
     for (std::size_t i = 0; i < c.step.size(); ++i) {
-      text += fmt::format("{},{},{:.17g},{:.17g},{:.17g},{:.17g},{}\n", p.process, c.step[i], c.time[i],
-                          c.loss_mean[i], c.loss_std[i], c.grad_norm_mean[i], c.alive[i]);
+      text +=
+          fmt::format("{},{},{:.17g},{:.17g},{:.17g},{:.17g},{}\n", p.process, c.step[i], c.time[i],
+                      c.loss_mean[i], c.loss_std[i], c.grad_norm_mean[i], c.alive[i]);
     }
   }
   write_text(file, text);
@@ -53,7 +54,8 @@ nlohmann::json to_json(const ProcessSummary& s) {
       s.first_divergence_step ? nlohmann::json(*s.first_divergence_step) : nlohmann::json(nullptr);
   j["status"] = to_string(s.status);
   j["message"] = s.message;
-  j["final"] = {{"step", s.curves.step.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.curves.step.back())},
+  j["final"] = {{"step", s.curves.step.empty() ? nlohmann::json(nullptr)
+                                               : nlohmann::json(s.curves.step.back())},
                 {"loss_mean", optional_json(s.final_loss_mean)},
                 {"loss_std", optional_json(s.final_loss_std)},
                 {"loss_sem", optional_json(s.final_loss_sem)},
@@ -90,10 +92,12 @@ void StagedDirectory::commit() {
   std::error_code ec;
   if (fs::exists(destination_)) {
     fs::remove_all(destination_, ec);
-    if (ec) throw IoError(destination_.string() + ": cannot replace the old results: " + ec.message());
+    if (ec)
+      throw IoError(destination_.string() + ": cannot replace the old results: " + ec.message());
   }
   fs::rename(staging_, destination_, ec);
-  if (ec) throw IoError(destination_.string() + ": cannot move the results into place: " + ec.message());
+  if (ec)
+    throw IoError(destination_.string() + ": cannot move the results into place: " + ec.message());
   committed_ = true;
 }
 
@@ -104,9 +108,10 @@ std::string plot_curves(const fs::path& png, const std::string& title,
   if (!fs::exists(interpreter)) return interpreter + " not found (install python3-matplotlib)";
   const fs::path script = png.parent_path() / ".plot_curves.py";
   write_text(script, detail::kPlotScript);
-  std::string command = quote(interpreter) + " " + quote(script.string()) + " " + quote(png.string()) +
-                        " " + quote(title);
-  for (const auto& [label, file] : curves) command += " " + quote(label) + " " + quote(file.string());
+  std::string command = quote(interpreter) + " " + quote(script.string()) + " " +
+                        quote(png.string()) + " " + quote(title);
+  for (const auto& [label, file] : curves)
+    command += " " + quote(label) + " " + quote(file.string());
   command += " 2>&1";
   std::string output;
   if (FILE* pipe = ::popen(command.c_str(), "r")) {
@@ -121,7 +126,8 @@ std::string plot_curves(const fs::path& png, const std::string& title,
   fs::remove(script, ec);
   while (!output.empty() && output.back() == '\n') output.pop_back();
   const auto last_line = output.rfind('\n');
-  return "matplotlib failed: " + (last_line == std::string::npos ? output : output.substr(last_line + 1));
+  return "matplotlib failed: " +
+         (last_line == std::string::npos ? output : output.substr(last_line + 1));
 }
 
 }  // namespace dcsde

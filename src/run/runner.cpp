@@ -1,5 +1,6 @@
 #include "dcsde/run/runner.hpp"
 
+#include <fmt/format.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -7,7 +8,6 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
-#include <fmt/format.h>
 #include <mutex>
 #include <thread>
 
@@ -100,9 +100,11 @@ const char* to_string(RunStatus status) {
 
 std::string ProcessSummary::brief() const {
   std::string out = fmt::format("{}: {} replicas, {} diverged", process, replicas, diverged);
-  if (final_loss_mean) out += fmt::format(", final loss {:.6g} +- {:.2g}", *final_loss_mean, *final_loss_sem);
+  if (final_loss_mean)
+    out += fmt::format(", final loss {:.6g} +- {:.2g}", *final_loss_mean, *final_loss_sem);
   if (asymptotic_loss_mean)
-    out += fmt::format(", asymptotic {:.6g} +- {:.2g}", *asymptotic_loss_mean, *asymptotic_loss_sem);
+    out +=
+        fmt::format(", asymptotic {:.6g} +- {:.2g}", *asymptotic_loss_mean, *asymptotic_loss_sem);
   return out;
 }
 
@@ -180,7 +182,8 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
   Curves& curves = summary.curves;
   for (Index r = 0; r < n_rec; ++r) {
     Moments total;
-    for (Index b = 0; b < n_blocks; ++b) total.merge(moments[static_cast<std::size_t>(b * n_rec + r)]);
+    for (Index b = 0; b < n_blocks; ++b)
+      total.merge(moments[static_cast<std::size_t>(b * n_rec + r)]);
     if (total.n == 0) break;  // every replica has diverged: the curve ends here
     const double n = static_cast<double>(total.n);
     curves.step.push_back(records[static_cast<std::size_t>(r)]);
@@ -210,12 +213,14 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
     Moments tail_moments;
     for (Index i = 0; i < replicas; ++i) {
       if (died_at[static_cast<std::size_t>(i)] >= 0) continue;
-      tail_moments.add(tail_mean[static_cast<std::size_t>(i)] / static_cast<double>(tail), 0.0, 0.0);
+      tail_moments.add(tail_mean[static_cast<std::size_t>(i)] / static_cast<double>(tail), 0.0,
+                       0.0);
     }
     summary.asymptotic_loss_mean = tail_moments.mean;
     summary.asymptotic_loss_sem =
-        live > 1 ? std::sqrt(tail_moments.m2 / static_cast<double>(live - 1) / static_cast<double>(live))
-                 : 0.0;
+        live > 1
+            ? std::sqrt(tail_moments.m2 / static_cast<double>(live - 1) / static_cast<double>(live))
+            : 0.0;
   }
   summary.asymptotic_records = tail;
 
@@ -229,10 +234,12 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
         summary.diverged, replicas, *summary.first_divergence_step, live);
   } else {
     summary.status = RunStatus::kAllDiverged;
-    summary.message = fmt::format("all {} replicas diverged (first at step {}, last at step {})",
-                                  replicas, *summary.first_divergence_step,
-                                  std::max_element(summary.divergences.begin(), summary.divergences.end(),
-                                                   [](auto& a, auto& b) { return a.step < b.step; })->step);
+    summary.message =
+        fmt::format("all {} replicas diverged (first at step {}, last at step {})", replicas,
+                    *summary.first_divergence_step,
+                    std::max_element(summary.divergences.begin(), summary.divergences.end(),
+                                     [](auto& a, auto& b) { return a.step < b.step; })
+                        ->step);
   }
   summary.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

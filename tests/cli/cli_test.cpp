@@ -30,7 +30,8 @@ class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("dcsde_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("dcsde_cli_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -74,7 +75,8 @@ TEST_F(Cli, RunWritesConfigCurvesAndSummary) {
   std::ifstream in(dir_ / "out" / "summary.json");
   const nlohmann::json j = nlohmann::json::parse(in);
   const auto& p = j["processes"]["optimizer"];
-  for (const char* key : {"replicas", "diverged", "first_divergence_step", "bits_per_agent_per_step"})
+  for (const char* key :
+       {"replicas", "diverged", "first_divergence_step", "bits_per_agent_per_step"})
     EXPECT_TRUE(p.contains(key)) << key;
   for (const char* key : {"loss_mean", "loss_std", "loss_sem", "grad_norm_mean"})
     EXPECT_TRUE(p["final"][key].is_number()) << key;
@@ -90,7 +92,8 @@ TEST_F(Cli, RunWritesConfigCurvesAndSummary) {
 }
 
 TEST_F(Cli, SweepWritesOneRowPerPoint) {
-  const std::string file = write("exp.toml", std::string(kExperiment) + "[sweep]\n\"compressor.k\" = [2, 4, 20]\n");
+  const std::string file =
+      write("exp.toml", std::string(kExperiment) + "[sweep]\n\"compressor.k\" = [2, 4, 20]\n");
   const Result r = run("run " + file + " --out " + (dir_ / "out").string() + " --quiet");
   ASSERT_EQ(r.status, 0) << r.output;
   std::ifstream in(dir_ / "out" / "sweep.csv");
@@ -134,11 +137,26 @@ TEST_F(Cli, BadInputFailsWithMessageAndWritesNothing) {
 TEST_F(Cli, ListVersionAndHelp) {
   const Result list = run("list");
   ASSERT_EQ(list.status, 0);
-  for (const char* name : {"rand_k", "natural_dithering", "top_k", "majority_vote", "normalized_dcsgd",
-                           "affine_student_t", "logistic", "schedule_points"})
+  for (const char* name : {"rand_k", "natural_dithering", "top_k", "majority_vote",
+                           "normalized_dcsgd", "affine_student_t", "logistic", "schedule_points"})
     EXPECT_NE(list.output.find(name), std::string::npos) << name;
   EXPECT_NE(run("--version").output.find("dcsde 0."), std::string::npos);
   EXPECT_EQ(run("run --help").status, 0);
+}
+
+}  // namespace
+
+namespace {
+
+// docs/experiment-format.md carries `dcsde list --markdown`: the documented keys are the schema.
+TEST(Docs, ExperimentFormatListsEveryKeyOfTheSchema) {
+  const Result list = run("list --markdown");
+  ASSERT_EQ(list.status, 0);
+  std::ifstream in(std::string(DCSDE_SOURCE_DIR) + "/docs/experiment-format.md");
+  std::stringstream doc;
+  doc << in.rdbuf();
+  EXPECT_NE(doc.str().find(list.output), std::string::npos)
+      << "regenerate the key table: dcsde list --markdown";
 }
 
 }  // namespace

@@ -72,9 +72,12 @@ TEST(Config, OutOfRangeValuesNameTheViolatedConstraint) {
            {"noise.nu=-1", "noise.nu = -1. Violated constraint: nu > 0."},
            {"method.lr=0", "method.lr = 0. Violated constraint: lr > 0."},
            {"run.replicas=0", "run.replicas = 0. Violated constraint: replicas >= 1."},
-           {"noise.sigma=[1.0, 2.0]", "noise.sigma = [1, 2]. Violated constraint: one value or one per agent"},
-           {"method.kind=\"sgd\"", "method.kind = \"sgd\". Violated constraint: one of dsgd, dcsgd"},
-           {"compressor.kind=\"sign\"", "method.kind = 'dcsgd': needs an unbiased compressor; 'sign' is biased"},
+           {"noise.sigma=[1.0, 2.0]",
+            "noise.sigma = [1, 2]. Violated constraint: one value or one per agent"},
+           {"method.kind=\"sgd\"",
+            "method.kind = \"sgd\". Violated constraint: one of dsgd, dcsgd"},
+           {"compressor.kind=\"sign\"",
+            "method.kind = 'dcsgd': needs an unbiased compressor; 'sign' is biased"},
        }) {
     const std::string msg = error_of(kBase, {c.set});
     EXPECT_NE(msg.find(c.expected), std::string::npos) << c.set << " -> " << msg;
@@ -85,17 +88,20 @@ TEST(Config, OutOfRangeValuesNameTheViolatedConstraint) {
   }
   // In the file, the location is the value's line and column.
   const std::string msg = error_of(kBase + "[run]\nrecord_every = -2\n");
-  EXPECT_NE(msg.find("exp.toml:15:16: run.record_every = -2. Violated constraint: record_every >= 1."),
-            std::string::npos)
+  EXPECT_NE(
+      msg.find("exp.toml:15:16: run.record_every = -2. Violated constraint: record_every >= 1."),
+      std::string::npos)
       << msg;
 }
 
 TEST(Config, MissingRequiredKeysAreNamed) {
   EXPECT_NE(error_of("[problem]\ndim = 3\n").find("missing required key problem.objective"),
             std::string::npos);
-  EXPECT_NE(error_of("[problem]\nobjective = \"quartic\"\ndim = 3\n[method]\nkind = \"dsgd\"\nsteps = 3\n")
-                .find("missing required key method.lr"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          "[problem]\nobjective = \"quartic\"\ndim = 3\n[method]\nkind = \"dsgd\"\nsteps = 3\n")
+          .find("missing required key method.lr"),
+      std::string::npos);
 }
 
 TEST(Config, MalformedTomlGivesLineAndColumn) {
@@ -111,7 +117,8 @@ methods = [
   { label = "DCSGD", "method.kind" = "dcsgd" },
   { label = "DSignSGD", "method.kind" = "dsignsgd", "compressor.kind" = "sign" },
 ]
-)", "exp.toml");
+)",
+                                               "exp.toml");
   ASSERT_EQ(plan.points.size(), 6u);
   EXPECT_EQ(plan.swept_keys, (std::vector<std::string>{"noise.sigma", "methods"}));
   EXPECT_EQ(plan.points[0].label, "noise.sigma=0.1, DCSGD");
@@ -124,14 +131,16 @@ methods = [
 
 TEST(Config, BadSweepValueIsLocatedAtTheSweepLine) {
   const std::string msg = error_of(kBase + "[sweep]\n\"compressor.k\" = [2, 50]\n");
-  EXPECT_NE(msg.find("exp.toml:15:22: compressor.k = 50. Violated constraint"), std::string::npos) << msg;
-  EXPECT_NE(error_of(kBase + "[sweep]\n\"compressor.kk\" = [2]\n").find("unknown key 'compressor.kk'"),
-            std::string::npos);
+  EXPECT_NE(msg.find("exp.toml:15:22: compressor.k = 50. Violated constraint"), std::string::npos)
+      << msg;
+  EXPECT_NE(
+      error_of(kBase + "[sweep]\n\"compressor.kk\" = [2]\n").find("unknown key 'compressor.kk'"),
+      std::string::npos);
 }
 
 TEST(Config, SetOverridesAnyKeyAndAcceptsBareWords) {
-  const ExperimentPlan plan =
-      parse_experiment(kBase, "exp.toml", {"method.kind=dsignsgd", "compressor.kind=sign", "agents.count=8"});
+  const ExperimentPlan plan = parse_experiment(
+      kBase, "exp.toml", {"method.kind=dsignsgd", "compressor.kind=sign", "agents.count=8"});
   EXPECT_EQ(plan.points[0].experiment.method.kind, "dsignsgd");
   EXPECT_EQ(plan.points[0].experiment.agents, 8);
   EXPECT_NE(error_of(kBase, {"nonsense"}).find("expected key=value"), std::string::npos);

@@ -1,12 +1,12 @@
 // Philox streams: ranges, moments (CLT tolerances), stream separation, determinism.
+#include "dcsde/core/rng.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <set>
 #include <vector>
-
-#include "dcsde/core/rng.hpp"
 
 namespace dcsde {
 namespace {
@@ -83,8 +83,8 @@ TEST(Philox, StreamsAreNamedByEveryComponent) {
   auto first = [](std::uint64_t seed, std::uint64_t replica, std::uint32_t agent, Purpose p,
                   std::uint64_t step) { return Philox(seed, replica, agent, p, step).next_u64(); };
   std::set<std::uint64_t> seen = {
-      first(1, 0, 0, Purpose::kNoise, 0), first(2, 0, 0, Purpose::kNoise, 0),
-      first(1, 1, 0, Purpose::kNoise, 0), first(1, 0, 1, Purpose::kNoise, 0),
+      first(1, 0, 0, Purpose::kNoise, 0),       first(2, 0, 0, Purpose::kNoise, 0),
+      first(1, 1, 0, Purpose::kNoise, 0),       first(1, 0, 1, Purpose::kNoise, 0),
       first(1, 0, 0, Purpose::kCompression, 0), first(1, 0, 0, Purpose::kNoise, 1)};
   EXPECT_EQ(seen.size(), 6u);
   EXPECT_EQ(first(1, 2, 3, Purpose::kBrownian, 4), first(1, 2, 3, Purpose::kBrownian, 4));

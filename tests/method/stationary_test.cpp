@@ -93,7 +93,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"[compressor]\nkind = \"identity\"", 0.0},
                       Case{"[compressor]\nkind = \"bernoulli\"\np = 0.25", 3.0},
                       Case{"[compressor]\nkind = \"rand_k\"\nk = 2", 3.0}),
-    [](const auto& info) { return std::string(info.index == 0 ? "dsgd" : info.index == 1 ? "bernoulli" : "rand_k"); });
+    [](const auto& info) {
+      return std::string(info.index == 0 ? "dsgd" : info.index == 1 ? "bernoulli" : "rand_k");
+    });
 
 // eta* = 2N / (h_max (N + omega)). Without batch noise (s = 0) the recursion is m_j(k) = A_j^k x0^2
 // exactly, with A_max < 1 iff eta < eta*. Just below eta* the simulated mean loss follows the
@@ -108,11 +110,12 @@ TEST(StabilityThreshold, SecondMomentGrowsExactlyBeyondTheThreshold) {
   const double threshold = 2.0 * n / (h.maxCoeff() * (n + omega));
   auto toml = [&](const std::string& method, const std::string& compressor, double eta) {
     return "[problem]\nobjective = \"quadratic\"\ndim = 4\neigenvalues = [0.5, 1.0, 1.5, 2.0]\n"
-           "[agents]\ncount = 8\n" + compressor + "\n[method]\nkind = \"" + method +
-           "\"\nlr = " + std::to_string(eta) + "\nsteps = 8\n[run]\nreplicas = 100000\nseed = 3\nrecord_every = 1\n";
+           "[agents]\ncount = 8\n" +
+           compressor + "\n[method]\nkind = \"" + method + "\"\nlr = " + std::to_string(eta) +
+           "\nsteps = 8\n[run]\nreplicas = 100000\nseed = 3\nrecord_every = 1\n";
   };
-  for (const char* compressor : {"[compressor]\nkind = \"bernoulli\"\np = 0.25",
-                                 "[compressor]\nkind = \"rand_k\"\nk = 1"}) {
+  for (const char* compressor :
+       {"[compressor]\nkind = \"bernoulli\"\np = 0.25", "[compressor]\nkind = \"rand_k\"\nk = 1"}) {
     for (double factor : {0.9, 1.1}) {
       const double eta = factor * threshold;
       const double a_max = std::pow(1.0 - eta * 2.0, 2) + eta * eta * omega * 4.0 / n;
@@ -127,7 +130,8 @@ TEST(StabilityThreshold, SecondMomentGrowsExactlyBeyondTheThreshold) {
             << compressor << ", eta/eta* = " << factor << ", step " << s.curves.step[r];
       }
       const double first = s.curves.loss_mean.front(), last = s.curves.loss_mean.back();
-      const double last_sem = s.curves.loss_std.back() / std::sqrt(static_cast<double>(s.curves.alive.back()));
+      const double last_sem =
+          s.curves.loss_std.back() / std::sqrt(static_cast<double>(s.curves.alive.back()));
       if (factor < 1.0) {
         EXPECT_LT(last + 5.0 * last_sem, first) << "below the threshold the second moment decays";
       } else {
@@ -136,7 +140,8 @@ TEST(StabilityThreshold, SecondMomentGrowsExactlyBeyondTheThreshold) {
       }
     }
   }
-  const ProcessSummary dsgd = simulate(toml("dsgd", "[compressor]\nkind = \"identity\"", 1.1 * threshold));
+  const ProcessSummary dsgd =
+      simulate(toml("dsgd", "[compressor]\nkind = \"identity\"", 1.1 * threshold));
   EXPECT_LT(dsgd.curves.loss_mean.back(), 0.5 * dsgd.curves.loss_mean.front());
 }
 

@@ -25,7 +25,8 @@ TEST(Noise, NoneReturnsTheGradient) {
 }
 
 TEST(Noise, GaussianHasMeanGradientAndVarianceSigmaSquaredOverBatchPerAgent) {
-  NoiseOptions options{.kind = "gaussian", .sigma = {0.5, 2.0}, .coordinate_scale = {1.0, 3.0}, .batch = 4};
+  NoiseOptions options{
+      .kind = "gaussian", .sigma = {0.5, 2.0}, .coordinate_scale = {1.0, 3.0}, .batch = 4};
   NoiseModel noise(options, 2, 2);
   const Vector g = Vector::Constant(2, 1.5);
   for (std::uint32_t agent : {0u, 1u}) {
@@ -56,7 +57,8 @@ TEST(Noise, AffineGaussianVarianceGrowsWithTheGradientNorm) {
 TEST(Noise, StudentTSignProbabilityIsTheCdfOfTheSignalToScaleRatio) {
   for (const char* kind : {"student_t", "affine_student_t"}) {
     for (double nu : {1.0, 2.5}) {
-      NoiseOptions options{.kind = kind, .sigma = {0.8}, .sigma0 = {0.2}, .sigma1 = {0.5}, .nu = nu};
+      NoiseOptions options{
+          .kind = kind, .sigma = {0.8}, .sigma0 = {0.2}, .sigma1 = {0.5}, .nu = nu};
       NoiseModel noise(options, 1, 2);
       Vector g(2);
       g << 0.4, -0.3;

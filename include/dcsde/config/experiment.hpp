@@ -39,15 +39,15 @@ struct Experiment {
 
 // One point of a sweep: its label, the overrides that define it, and the experiment.
 struct SweepPoint {
-  std::string label;                                        // e.g. "noise.sigma=0.1, method=DSignSGD"
+  std::string label;  // e.g. "noise.sigma=0.1, method=DSignSGD"
   std::vector<std::pair<std::string, std::string>> values;  // swept key -> value as TOML text
   Experiment experiment;
 };
 
 // A parsed experiment file: a single experiment, or the cartesian product of its [sweep].
 struct ExperimentPlan {
-  std::string source;          // the file
-  std::string resolved_toml;   // the file's table after --set overrides and defaults, as TOML
+  std::string source;         // the file
+  std::string resolved_toml;  // the file's table after --set overrides and defaults, as TOML
   std::vector<std::string> swept_keys;  // sweep axes, in file order (empty: not a sweep)
   std::vector<SweepPoint> points;       // exactly one when not a sweep
   bool is_sweep() const { return !swept_keys.empty(); }

@@ -12,9 +12,9 @@ namespace dcsde {
 
 using Scalar = double;
 using Index = Eigen::Index;
-using Batch = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;   // d x R
-using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;               // d
-using RowVector = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>;            // 1 x R
+using Batch = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;  // d x R
+using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;              // d
+using RowVector = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>;           // 1 x R
 
 using BatchRef = Eigen::Ref<Batch>;
 using ConstBatchRef = Eigen::Ref<const Batch>;

@@ -12,7 +12,8 @@
 //   majority_vote    C = sign, server sends sign(sum_i sign(g_i))            [STD, signSGD-MV]
 //   normalized_dcsgd C unbiased, average, h_k = eta_k * 2 eps / ((L0 + L1 ||g_k||) P + Q)
 //                      P = 1 + (omega + d (mean(s1^2)(1 + omega)))/N,
-//                      Q = L1 d mean(s0^2) (1 + omega) / N                    [2.5 Eq.15, DERIVED/GUESS]
+//                      Q = L1 d mean(s0^2) (1 + omega) / N                    [2.5 Eq.15,
+//                      DERIVED/GUESS]
 //   nsgd             C any unbiased (identity by default), average, h_k = eta eta_k / ||D||
 // where ||g_k|| is ||D|| (norm_of = "aggregate", what a server can compute) or the exact
 // ||grad f(x_k)|| (norm_of = "gradient", an oracle for experiments).

@@ -6,8 +6,9 @@
 //   s_ij(g) = a_i(g) * c_j / sqrt(B)                                  [papers.md 1, DERIVED/GUESS]
 // where c_j are optional per-coordinate multipliers (default 1), B the batch size and a_i:
 //   gaussian, student_t:   a_i = sigma_i                              [4.1, 4.2]
-//   affine_gaussian:       a_i = sqrt(sigma0_i^2 + sigma1_i^2 ||g||^2) [4.3: Var = s0^2 + s1^2||g||^2]
-//   affine_student_t:      a_i = sigma0_i + sigma1_i ||g||            [4.4 GUESS: affine scale]
+//   affine_gaussian:       a_i = sqrt(sigma0_i^2 + sigma1_i^2 ||g||^2) [4.3: Var = s0^2 +
+//   s1^2||g||^2] affine_student_t:      a_i = sigma0_i + sigma1_i ||g||            [4.4 GUESS:
+//   affine scale]
 // For Gaussian kinds s_ij is the standard deviation (Sigma_i = diag(s_i^2)); for Student-t kinds
 // it is the scale (the variance s^2 nu/(nu-2) exists only for nu > 2; nu = 1 is Cauchy).
 //

@@ -8,6 +8,12 @@
 //   value(X)(r)      = f(X.col(r))
 //   gradient(X).col  = grad f, matching central differences of value
 //   hvp(X, V).col(r) = Hess f(X.col(r)) V.col(r), matching central differences of gradient
+//                      (exact: closed form, never finite differences)
+//   column independence: the outputs of column r depend on the inputs of column r only, bit for
+//                      bit, whatever the block width and the column's place in it (so a replica's
+//                      path does not depend on the block size or thread count)
+//   constants():       every declared inequality holds at every x (tested at random points)
+// Outputs must not alias inputs. Calls are const and safe to run concurrently on different blocks.
 #pragma once
 
 #include <memory>
@@ -22,12 +28,12 @@ namespace dcsde {
 // The constants the convergence bounds need (papers.md sections 7.4, 7.5, 8.1). A constant that
 // does not exist for an objective (e.g. mu of the quartic, which is not PL) is empty.
 struct ObjectiveConstants {
-  std::optional<double> L;       // lambda_max(Hess f) <= L everywhere (L-smooth)
-  std::optional<double> mu;      // ||grad f||^2 >= 2 mu (f - f*)   (mu-PL)
-  std::optional<double> L0;      // ||Hess f|| <= L0 + L1 ||grad f||   ((L0,L1)-smooth)
+  std::optional<double> L;   // lambda_max(Hess f) <= L everywhere (L-smooth)
+  std::optional<double> mu;  // ||grad f||^2 >= 2 mu (f - f*)   (mu-PL)
+  std::optional<double> L0;  // ||Hess f|| <= L0 + L1 ||grad f||   ((L0,L1)-smooth)
   std::optional<double> L1;
   std::optional<double> trace_hessian_max;  // sup tr Hess f (L_tau of papers.md 7.5)
-  std::optional<double> f_star;  // min f, where known
+  std::optional<double> f_star;             // min f, where known
 };
 
 class Objective {
@@ -47,12 +53,15 @@ class Objective {
   virtual ObjectiveConstants constants() const = 0;
 };
 
-// Options of every objective; each kind reads the keys it documents in docs/reference/objectives.md.
+// Options of every objective; each kind reads the keys it documents in
+// docs/reference/objectives.md (TOML table [problem], `kind` is the key `objective`) and ignores
+// the others. validate() states the constraints.
 struct ObjectiveOptions {
-  std::string kind = "quadratic";  // quadratic | quadratic_rotated | quartic | cosh | log_cosh | logistic
+  // quadratic | quadratic_rotated | quartic | cosh | log_cosh | logistic (objective_kinds())
+  std::string kind = "quadratic";
   Index dim = 10;
   std::vector<double> eigenvalues;  // explicit spectrum (quadratic kinds); else log-spaced:
-  double eigen_min = 0.1;
+  double eigen_min = 0.1;           // h_0 = eigen_min, ..., h_{d-1} = eigen_max (spectrum())
   double eigen_max = 10.0;
   Index samples = 1000;    // logistic: size of the synthetic dataset
   double l2 = 1e-3;        // logistic: ridge term (l2/2)||x||^2, makes it mu-PL with mu = l2
@@ -70,7 +79,8 @@ const std::vector<KindInfo>& objective_kinds();
 //   problem.eigen_min = -1. Violated constraint: eigen_min > 0.
 std::optional<std::string> validate(const ObjectiveOptions& options);
 
-// Builds the objective; options must have passed validation.
+// Builds the objective of options.kind. Throws ConfigError with validate()'s message if the
+// options are invalid.
 std::unique_ptr<Objective> make_objective(const ObjectiveOptions& options);
 
 }  // namespace dcsde

@@ -6,17 +6,17 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dcsde/run/runner.hpp"
 
 namespace dcsde {
 
 // curves.csv: process,step,time,loss_mean,loss_std,grad_norm_mean,alive (one row per record).
-void write_curves_csv(const std::filesystem::path& file, const std::vector<ProcessSummary>& processes);
+void write_curves_csv(const std::filesystem::path& file,
+                      const std::vector<ProcessSummary>& processes);
 
 // The JSON of one process: replicas, diverged, first_divergence_step, status, message,
 // final.{loss_mean, loss_std, loss_sem, grad_norm_mean}, asymptotic_loss.{mean, sem, records},

@@ -1,0 +1,90 @@
+// validate(): defaults pass, each violated constraint names its key and the constraint, and
+// make_objective refuses invalid options with the same message [Ceres solver_test].
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "dcsde/core/error.hpp"
+#include "dcsde/objective/objectives.hpp"
+#include "objective_test_util.hpp"
+
+namespace dcsde::testing {
+namespace {
+
+std::string message_of(const ObjectiveOptions& o) { return validate(o).value_or("(valid)"); }
+
+TEST(ObjectiveOptions, DefaultsAreValidForEveryKind) {
+  for (const std::string& kind : kind_names()) {
+    ObjectiveOptions o;
+    o.kind = kind;
+    EXPECT_EQ(message_of(o), "(valid)") << kind;
+  }
+}
+
+TEST(ObjectiveOptions, UnknownKindListsTheKinds) {
+  EXPECT_EQ(message_of({.kind = "cubic"}),
+            "problem.objective = \"cubic\". Violated constraint: objective is one of quadratic, "
+            "quadratic_rotated, quartic, cosh, log_cosh, logistic.");
+}
+
+TEST(ObjectiveOptions, EachViolatedConstraintHasItsMessage) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(message_of({.kind = "quartic", .dim = 0}),
+            "problem.dim = 0. Violated constraint: dim >= 1.");
+  EXPECT_EQ(message_of({.eigen_min = -1.0}),
+            "problem.eigen_min = -1. Violated constraint: eigen_min > 0.");
+  EXPECT_EQ(message_of({.eigen_min = kNaN}),
+            "problem.eigen_min = nan. Violated constraint: eigen_min > 0.");
+  EXPECT_EQ(message_of({.eigen_min = kInf, .eigen_max = kInf}),
+            "problem.eigen_min = inf. Violated constraint: eigen_min < inf.");
+  EXPECT_EQ(message_of({.kind = "quadratic_rotated", .eigen_min = 2.0, .eigen_max = 1.0}),
+            "problem.eigen_max = 1. Violated constraint: eigen_max >= eigen_min (= 2).");
+  EXPECT_EQ(message_of({.eigen_max = kInf}),
+            "problem.eigen_max = inf. Violated constraint: eigen_max < inf.");
+  EXPECT_EQ(message_of({.dim = 3, .eigenvalues = {1.0, 2.0}}),
+            "problem.eigenvalues = [1, 2]. Violated constraint: one eigenvalue per dimension "
+            "(dim = 3).");
+  EXPECT_EQ(message_of({.dim = 3, .eigenvalues = {1.0, -2.0, 3.0}}),
+            "problem.eigenvalues = [1, -2, 3]. Violated constraint: 0 < eigenvalues[j] < inf for "
+            "every j (eigenvalues[1] = -2).");
+  EXPECT_EQ(message_of({.dim = 2, .eigenvalues = {0.0, kInf}}),
+            "problem.eigenvalues = [0, inf]. Violated constraint: 0 < eigenvalues[j] < inf for "
+            "every j (eigenvalues[0] = 0).");
+  EXPECT_EQ(message_of({.kind = "quadratic_rotated", .dim = kMaxRotatedDim + 1}),
+            "problem.dim = 4097. Violated constraint: dim <= 4096 for quadratic_rotated.");
+  EXPECT_EQ(message_of({.kind = "logistic", .samples = 0}),
+            "problem.samples = 0. Violated constraint: samples >= 1.");
+  EXPECT_EQ(message_of({.kind = "logistic", .l2 = -0.5}),
+            "problem.l2 = -0.5. Violated constraint: l2 >= 0.");
+  EXPECT_EQ(message_of({.kind = "logistic", .l2 = kInf}),
+            "problem.l2 = inf. Violated constraint: l2 < inf.");
+}
+
+TEST(ObjectiveOptions, LongListsAreShortenedInTheMessage) {
+  ObjectiveOptions o{.dim = 12, .eigenvalues = std::vector<double>(11, 1.0)};
+  EXPECT_EQ(message_of(o),
+            "problem.eigenvalues = [1, 1, 1, 1, 1, 1, 1, 1, ...]. Violated constraint: one "
+            "eigenvalue per dimension (dim = 12).");
+}
+
+TEST(ObjectiveOptions, KeysAKindDoesNotReadAreIgnored) {
+  EXPECT_EQ(message_of({.kind = "quartic", .eigen_min = -1.0, .samples = 0, .l2 = -1.0}),
+            "(valid)");
+  EXPECT_EQ(message_of({.kind = "logistic", .eigenvalues = {-1.0}}), "(valid)");
+  // An explicit spectrum makes the range keys unused.
+  EXPECT_EQ(message_of({.dim = 2, .eigenvalues = {1.0, 2.0}, .eigen_min = -1.0}), "(valid)");
+}
+
+TEST(ObjectiveOptions, MakeObjectiveThrowsTheValidationMessage) {
+  try {
+    make_objective({.kind = "logistic", .samples = 0});
+    FAIL() << "no exception";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "problem.samples = 0. Violated constraint: samples >= 1.");
+  }
+  EXPECT_THROW(make_objective({.kind = "cubic"}), ConfigError);
+}
+
+}  // namespace
+}  // namespace dcsde::testing
