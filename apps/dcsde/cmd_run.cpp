@@ -8,6 +8,7 @@
 #include "dcsde/config/experiment.hpp"
 #include "dcsde/run/progress.hpp"
 #include "dcsde/run/results.hpp"
+#include "dcsde/run/weak_error.hpp"
 
 namespace dcsde::cli {
 namespace fs = std::filesystem;
@@ -41,13 +42,28 @@ std::string csv_field(std::string s) {
   return out + "\"";
 }
 
+// The results of one point: the optimizer, and its SDE when the experiment asks for it.
+struct PointResult {
+  ProcessSummary optimizer;
+  std::optional<ProcessSummary> sde;
+  std::optional<WeakError> weak;
+  std::string law;  // the SDE's update law, e.g. closed_form or monte_carlo(64)
+};
+
+nlohmann::json weak_json(const std::optional<WeakErrorEntry>& w) {
+  if (!w) return nullptr;
+  return {{"value", w->value}, {"sem", w->sem}, {"step", w->step}};
+}
+
 // Writes one point's folder: config.toml, curves.csv, summary.json, loss.png.
-nlohmann::json write_point(const fs::path& dir, const SweepPoint& point,
-                           const ProcessSummary& summary, bool plot,
-                           std::vector<std::string>& warnings) {
+nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const PointResult& result,
+                           bool plot, std::vector<std::string>& warnings) {
+  const ProcessSummary& summary = result.optimizer;
   fs::create_directories(dir);
   write_text(dir / "config.toml", to_toml(point.experiment));
-  write_curves_csv(dir / "curves.csv", {summary});
+  std::vector<ProcessSummary> processes = {summary};
+  if (result.sde) processes.push_back(*result.sde);
+  write_curves_csv(dir / "curves.csv", processes);
   nlohmann::json j;
   j["experiment"] = point.experiment.name;
   j["label"] = point.label;
@@ -57,6 +73,12 @@ nlohmann::json write_point(const fs::path& dir, const SweepPoint& point,
   for (const auto& [key, value] : point.values) values[key] = value;
   j["swept"] = values;
   j["processes"]["optimizer"] = to_json(summary);
+  if (result.sde) {
+    j["processes"]["sde"] = to_json(*result.sde);
+    j["processes"]["sde"]["law"] = result.law;
+    j["weak_error"] = {{"loss", weak_json(result.weak->loss)},
+                       {"sq_norm", weak_json(result.weak->sq_norm)}};
+  }
   write_text(dir / "summary.json", j.dump(2) + "\n");
   if (plot) {
     const std::string why =
@@ -79,7 +101,7 @@ int run(const RunArgs& args) {
   StagedDirectory staged(out);
   const bool plot = !args.no_plot && first.plot;
 
-  std::vector<ProcessSummary> summaries;
+  std::vector<PointResult> results;
   std::vector<std::string> warnings;
   nlohmann::json points = nlohmann::json::array();
   std::vector<std::pair<std::string, fs::path>> curve_files;
@@ -93,12 +115,20 @@ int run(const RunArgs& args) {
                         : e.name;
     ProgressReporter reporter(
         label, args.quiet ? ProgressReporter::Mode::kQuiet : ProgressReporter::Mode::kAuto);
-    summaries.push_back(run_process(process, e.initial_state(), e.run, std::ref(reporter)));
+    PointResult result{
+        run_process(process, e.initial_state(), e.run, std::ref(reporter)), {}, {}, {}};
+    if (built.sde) {
+      ProgressReporter sde_reporter(label + " (sde)", args.quiet ? ProgressReporter::Mode::kQuiet
+                                                                 : ProgressReporter::Mode::kAuto);
+      result.sde = run_process(*built.sde, e.initial_state(), e.run, std::ref(sde_reporter));
+      result.weak = weak_error(result.optimizer, *result.sde);
+      result.law = built.sde->law().name();
+    }
+    results.push_back(std::move(result));
     const fs::path dir =
         plan.is_sweep() ? staged.path() / "points" / fmt::format("{:03d}-{}", i, slug(point.label))
                         : staged.path();
-    nlohmann::json j =
-        write_point(dir, point, summaries.back(), plot && !plan.is_sweep(), warnings);
+    nlohmann::json j = write_point(dir, point, results.back(), plot && !plan.is_sweep(), warnings);
     j["dir"] = fs::relative(dir, staged.path()).string();
     points.push_back(j);
     curve_files.push_back({point.label, dir / "curves.csv"});
@@ -115,7 +145,7 @@ int run(const RunArgs& args) {
         "wall_seconds\n";
     for (std::size_t i = 0; i < plan.points.size(); ++i) {
       const SweepPoint& point = plan.points[i];
-      const ProcessSummary& s = summaries[i];
+      const ProcessSummary& s = results[i].optimizer;
       // A key axis contributes its value; a named axis its label.
       std::size_t label_index = 0;
       std::vector<std::string> labels;
@@ -163,19 +193,32 @@ int run(const RunArgs& args) {
               static_cast<long long>(first.run.replicas), static_cast<long long>(first.run.steps));
   std::printf("%-34s %-16s %-18s %10s %-22s %-22s %9s %7s\n", "point", "method", "compressor",
               "bits/step", "final loss", "asymptotic loss", "diverged", "time");
-  for (std::size_t i = 0; i < plan.points.size(); ++i) {
-    const Experiment& e = plan.points[i].experiment;
-    const ProcessSummary& s = summaries[i];
-    std::printf("%-34s %-16s %-18s %10.4g %-22s %-22s %9s %6.2fs\n",
-                plan.points[i].label.substr(0, 34).c_str(), e.method.kind.c_str(),
-                e.compressor.kind.c_str(), s.bits_per_agent_per_step,
+  auto row = [](const std::string& label, const std::string& method, const std::string& compressor,
+                const ProcessSummary& s) {
+    std::printf("%-34s %-16s %-18s %10.4g %-22s %-22s %9s %6.2fs\n", label.substr(0, 34).c_str(),
+                method.c_str(), compressor.c_str(), s.bits_per_agent_per_step,
                 value_or_dash(s.final_loss_mean, s.final_loss_sem).c_str(),
                 value_or_dash(s.asymptotic_loss_mean, s.asymptotic_loss_sem).c_str(),
                 fmt::format("{}/{}", s.diverged, s.replicas).c_str(), s.wall_seconds);
+  };
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    const Experiment& e = plan.points[i].experiment;
+    row(plan.points[i].label, e.method.kind, e.compressor.kind, results[i].optimizer);
+    if (results[i].sde) {
+      row("  SDE " + e.sde->model + ", " + results[i].law, e.sde->integrator, "", *results[i].sde);
+      const auto& w = results[i].weak->loss;
+      if (w)
+        std::printf("  weak error max_k |E f(x_k) - E f(X_k)| = %.4g +- %.2g (at step %lld)\n",
+                    w->value, w->sem, static_cast<long long>(w->step));
+    }
   }
-  for (std::size_t i = 0; i < summaries.size(); ++i)
-    if (summaries[i].diverged > 0)
-      std::printf("note: %s: %s\n", plan.points[i].label.c_str(), summaries[i].message.c_str());
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    for (const ProcessSummary* s :
+         {&results[i].optimizer, results[i].sde ? &*results[i].sde : nullptr})
+      if (s && s->diverged > 0)
+        std::printf("note: %s (%s): %s\n", plan.points[i].label.c_str(), s->process.c_str(),
+                    s->message.c_str());
+  }
   for (const auto& w : warnings) std::fprintf(stderr, "dcsde: warning: %s\n", w.c_str());
   std::printf("results: %s/ (curves.csv, summary.json%s%s)\n", out.string().c_str(),
               plan.is_sweep() ? ", sweep.csv, points/" : "",

@@ -246,6 +246,13 @@ void validate(const Experiment& e, const Located& at) {
   }
   if (e.method.steps < 1) violated(at, "method.steps", "", "steps >= 1");
 
+  if (e.sde) {
+    if (e.sde->substeps < 1) violated(at, "sde.substeps", "", "substeps >= 1");
+    if (e.sde->law.samples < 2) violated(at, "sde.law_samples", "", "law_samples >= 2");
+    const std::string& law = e.sde->law.kind;
+    if (law != "auto" && law != "closed_form" && law != "monte_carlo")
+      violated(at, "sde.law", law, "one of auto, closed_form, monte_carlo");
+  }
   if (e.run.replicas < 1) violated(at, "run.replicas", "", "replicas >= 1");
   if (at.nodes.count("run.seed") && *at.nodes.at("run.seed")->value<std::int64_t>() < 0)
     violated(at, "run.seed", "", "seed >= 0");
@@ -272,6 +279,7 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
     if (!sub)
       throw ConfigError(at.where(section) + ": '" + section + "' must be a table ([" + section +
                         "]).");
+    if (section == "sde") e.sde.emplace();  // an [sde] section, even empty, asks for the SDE
     for (auto&& [key, node] : *sub) {
       const std::string dotted = section + "." + std::string(key.str());
       const detail::KeySpec* spec = find_spec(dotted);
@@ -308,6 +316,7 @@ Assembled assemble(const Experiment& e) {
   a.noise = std::make_unique<NoiseModel>(e.noise, e.agents, e.objective.dim);
   a.compressor = make_compressor(e.compressor, e.objective.dim);
   a.method = std::make_unique<Method>(e.method, *a.objective, *a.noise, *a.compressor, e.agents);
+  if (e.sde) a.sde = std::make_unique<SdeProcess>(*a.method, *e.sde);
   return a;
 }
 

@@ -82,10 +82,18 @@ std::vector<std::pair<std::int64_t, double>> Reader::step_points() const {
 }
 
 const std::vector<std::string>& section_names() {
-  static const std::vector<std::string> names = {
-      "experiment", "problem", "noise", "agents", "compressor", "method", "run", "output", "sweep"};
+  static const std::vector<std::string> names = {"experiment", "problem", "noise", "agents",
+                                                 "compressor", "method",  "run",   "sde",
+                                                 "output",     "sweep"};
   return names;
 }
+
+namespace {
+SdeOptions& sde_of(Experiment& e) {
+  if (!e.sde) e.sde.emplace();
+  return *e.sde;
+}
+}  // namespace
 
 // The one place where keys, types, defaults and meanings are declared.
 const std::vector<KeySpec>& key_specs() {
@@ -205,6 +213,21 @@ const std::vector<KeySpec>& key_specs() {
         "replicas per block (part of the numbers' identity: changing it changes nothing "
         "statistically)"},
        [](E& e, const R& r) { e.run.block_size = r.integer(); }},
+
+      {{"sde", "model", "string", "first_order",
+        "first_order | modified (-(eta/2) Hess grad f) | stable (+(eta/2) Hess grad f, paper 2)"},
+       [](E& e, const R& r) { sde_of(e).model = r.string(); }},
+      {{"sde", "integrator", "string", "euler_maruyama",
+        "euler_maruyama | heun (weak order 2 for additive noise)"},
+       [](E& e, const R& r) { sde_of(e).integrator = r.string(); }},
+      {{"sde", "substeps", "int", "1",
+        "integrator steps per optimizer step (dt = eta/substeps), >= 1"},
+       [](E& e, const R& r) { sde_of(e).substeps = r.integer(); }},
+      {{"sde", "law", "string", "auto",
+        "auto | closed_form | monte_carlo: how drift and diffusion are obtained"},
+       [](E& e, const R& r) { sde_of(e).law.kind = r.string(); }},
+      {{"sde", "law_samples", "int", "64", "monte_carlo law: samples M per evaluation, >= 2"},
+       [](E& e, const R& r) { sde_of(e).law.samples = r.integer(); }},
 
       {{"output", "plot", "bool", "true", "write loss.png (needs python3-matplotlib)"},
        [](E& e, const R& r) { e.plot = r.boolean(); }},

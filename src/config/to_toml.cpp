@@ -84,6 +84,13 @@ std::string to_toml(const Experiment& e) {
                           {"block_size", static_cast<std::int64_t>(e.run.block_size)}}},
       {"output", toml::table{{"plot", e.plot}}},
   };
+  if (e.sde) {
+    root.insert("sde", toml::table{{"model", e.sde->model},
+                                   {"integrator", e.sde->integrator},
+                                   {"substeps", static_cast<std::int64_t>(e.sde->substeps)},
+                                   {"law", e.sde->law.kind},
+                                   {"law_samples", static_cast<std::int64_t>(e.sde->law.samples)}});
+  }
   std::ostringstream os;
   os << root << "\n";
   return os.str();

@@ -56,4 +56,16 @@ inline void ordered_product(const Eigen::MatrixXd& M, const ConstBatchRef& X, Ba
   }
 }
 
+// A rows x cols scratch block over thread-local storage that only grows, so a warm thread
+// allocates nothing, whatever the block widths it sees. `slot` tells apart the blocks that one
+// call needs at the same time. Calls run concurrently on column blocks, hence thread-local.
+inline Eigen::Map<Batch> scratch(int slot, Index rows, Index cols) {
+  constexpr int kSlots = 2;
+  DCSDE_ASSERT(slot >= 0 && slot < kSlots, "scratch: no such slot");
+  thread_local Vector storage[kSlots];
+  Vector& buffer = storage[slot];
+  if (buffer.size() < rows * cols) buffer.resize(rows * cols);
+  return Eigen::Map<Batch>(buffer.data(), rows, cols);
+}
+
 }  // namespace dcsde::detail

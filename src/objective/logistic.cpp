@@ -30,14 +30,6 @@ double sigmoid_slope(double m) {
   return e / (q * q);
 }
 
-// Scratch blocks, one set per thread (calls run concurrently on column blocks). Two slots
-// because hvp needs the margins B X and the products B V at once.
-Batch& scratch(int slot, Index rows, Index cols) {
-  thread_local Batch buffers[2];
-  buffers[slot].resize(rows, cols);
-  return buffers[slot];
-}
-
 }  // namespace
 
 Logistic::Logistic(Index dim, Index samples, double l2, std::uint64_t seed) : l2_(l2) {
@@ -66,7 +58,7 @@ Logistic::Logistic(Index dim, Index samples, double l2, std::uint64_t seed) : l2
 }
 
 void Logistic::value(const ConstBatchRef& X, RowVectorRef values) const {
-  Batch& margins = scratch(0, B_.rows(), X.cols());
+  Eigen::Map<Batch> margins = detail::scratch(0, B_.rows(), X.cols());
   detail::ordered_product(B_, X, margins);
   values = margins.unaryExpr(&softplus_neg).colwise().sum() / static_cast<double>(B_.rows()) +
            0.5 * l2_ * X.colwise().squaredNorm();
@@ -74,7 +66,7 @@ void Logistic::value(const ConstBatchRef& X, RowVectorRef values) const {
 
 void Logistic::gradient(const ConstBatchRef& X, BatchRef G) const {
   DCSDE_ASSERT(G.data() != X.data(), "objective: the output block must not alias the input");
-  Batch& weights = scratch(0, B_.rows(), X.cols());
+  Eigen::Map<Batch> weights = detail::scratch(0, B_.rows(), X.cols());
   detail::ordered_product(B_, X, weights);
   weights = weights.unaryExpr(&sigmoid_neg);
   detail::ordered_product(Bt_, weights, G);  // G = B^T sigmoid(-m)
@@ -83,8 +75,8 @@ void Logistic::gradient(const ConstBatchRef& X, BatchRef G) const {
 
 void Logistic::hvp(const ConstBatchRef& X, const ConstBatchRef& V, BatchRef HV) const {
   DCSDE_ASSERT(HV.data() != V.data(), "objective: the output block must not alias the input");
-  Batch& curvature = scratch(0, B_.rows(), X.cols());
-  Batch& BV = scratch(1, B_.rows(), X.cols());
+  Eigen::Map<Batch> curvature = detail::scratch(0, B_.rows(), X.cols());
+  Eigen::Map<Batch> BV = detail::scratch(1, B_.rows(), X.cols());
   detail::ordered_product(B_, X, curvature);
   detail::ordered_product(B_, V, BV);
   BV = BV.cwiseProduct(curvature.unaryExpr(&sigmoid_slope));

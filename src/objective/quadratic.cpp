@@ -19,13 +19,6 @@ ObjectiveConstants quadratic_constants(const Vector& h) {
           .f_star = 0.0};
 }
 
-// Scratch for H X, one per thread: value() runs concurrently on column blocks.
-Batch& scratch(Index rows, Index cols) {
-  thread_local Batch buffer;
-  buffer.resize(rows, cols);
-  return buffer;
-}
-
 }  // namespace
 
 Vector spectrum(const ObjectiveOptions& o) {
@@ -77,7 +70,7 @@ RotatedQuadratic::RotatedQuadratic(Vector eigenvalues, std::uint64_t seed)
 }
 
 void RotatedQuadratic::value(const ConstBatchRef& X, RowVectorRef values) const {
-  Batch& HX = scratch(X.rows(), X.cols());
+  Eigen::Map<Batch> HX = detail::scratch(0, X.rows(), X.cols());
   detail::ordered_product(H_, X, HX);
   values = 0.5 * (X.array() * HX.array()).colwise().sum();
 }

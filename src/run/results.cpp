@@ -34,7 +34,8 @@ void write_text(const fs::path& file, const std::string& text) {
 }
 
 void write_curves_csv(const fs::path& file, const std::vector<ProcessSummary>& processes) {
-  std::string text = "process,step,time,loss_mean,loss_std,grad_norm_mean,alive\n";
+  std::string text =
+      "process,step,time,loss_mean,loss_std,grad_norm_mean,alive,sq_norm_mean,sq_norm_std\n";
   for (const ProcessSummary& p : processes) {
     const Curves& c = p.curves;
     for (std::size_t i = 0; i < c.step.size(); ++i) {

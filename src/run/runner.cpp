@@ -18,24 +18,32 @@ namespace {
 // (Chan et al.) so that block-wise partial statistics combine to thread-independent totals.
 struct Moments {
   Index n = 0;
-  double mean = 0.0, m2 = 0.0;
+  double mean = 0.0, m2 = 0.0;        // loss
+  double sq_mean = 0.0, sq_m2 = 0.0;  // ||x||^2
   double grad_sum = 0.0, time_sum = 0.0;
 
-  void add(double loss, double grad_norm, double time) {
+  void add(double loss, double sq_norm, double grad_norm, double time) {
     ++n;
+    const double inv = 1.0 / static_cast<double>(n);
     const double delta = loss - mean;
-    mean += delta / static_cast<double>(n);
+    mean += delta * inv;
     m2 += delta * (loss - mean);
+    const double sq_delta = sq_norm - sq_mean;
+    sq_mean += sq_delta * inv;
+    sq_m2 += sq_delta * (sq_norm - sq_mean);
     grad_sum += grad_norm;
     time_sum += time;
   }
   void merge(const Moments& o) {
     if (o.n == 0) return;
     const double n1 = static_cast<double>(n), n2 = static_cast<double>(o.n);
-    const double delta = o.mean - mean;
     const double total = n1 + n2;
+    const double delta = o.mean - mean;
     mean += delta * n2 / total;
     m2 += o.m2 + delta * delta * n1 * n2 / total;
+    const double sq_delta = o.sq_mean - sq_mean;
+    sq_mean += sq_delta * n2 / total;
+    sq_m2 += o.sq_m2 + sq_delta * sq_delta * n1 * n2 / total;
     n += o.n;
     grad_sum += o.grad_sum;
     time_sum += o.time_sum;
@@ -135,7 +143,7 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
     const Index cols = std::min(block, replicas - first);
     Batch X = x0.replicate(1, cols);
     Batch G(d, cols);
-    RowVector loss(cols), grad_norm(cols), time = RowVector::Zero(cols), h(cols);
+    RowVector loss(cols), grad_norm(cols), sq_norm(cols), time = RowVector::Zero(cols), h(cols);
     std::vector<bool> alive(static_cast<std::size_t>(cols), true);
     auto workspace = process.make_workspace(cols);
     Index next_record = 0;
@@ -149,14 +157,16 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
         objective.value(X, loss);
         objective.gradient(X, G);
         grad_norm = G.colwise().norm();
+        sq_norm = X.colwise().squaredNorm();
         Moments& m = moments[static_cast<std::size_t>(b * n_rec + next_record)];
         for (Index c = 0; c < cols; ++c) {
           if (!alive[static_cast<std::size_t>(c)]) continue;
-          if (!std::isfinite(loss(c)) || !std::isfinite(grad_norm(c))) {
+          if (!std::isfinite(loss(c)) || !std::isfinite(grad_norm(c)) ||
+              !std::isfinite(sq_norm(c))) {
             freeze(c, k);
             continue;
           }
-          m.add(loss(c), grad_norm(c), time(c));
+          m.add(loss(c), sq_norm(c), grad_norm(c), time(c));
           if (next_record >= tail_start) tail_mean[static_cast<std::size_t>(first + c)] += loss(c);
         }
         ++next_record;
@@ -191,6 +201,8 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
     curves.loss_mean.push_back(total.mean);
     curves.loss_std.push_back(total.n > 1 ? std::sqrt(total.m2 / (n - 1.0)) : 0.0);
     curves.grad_norm_mean.push_back(total.grad_sum / n);
+    curves.sq_norm_mean.push_back(total.sq_mean);
+    curves.sq_norm_std.push_back(total.n > 1 ? std::sqrt(total.sq_m2 / (n - 1.0)) : 0.0);
     curves.alive.push_back(total.n);
   }
 
@@ -213,7 +225,7 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
     Moments tail_moments;
     for (Index i = 0; i < replicas; ++i) {
       if (died_at[static_cast<std::size_t>(i)] >= 0) continue;
-      tail_moments.add(tail_mean[static_cast<std::size_t>(i)] / static_cast<double>(tail), 0.0,
+      tail_moments.add(tail_mean[static_cast<std::size_t>(i)] / static_cast<double>(tail), 0.0, 0.0,
                        0.0);
     }
     summary.asymptotic_loss_mean = tail_moments.mean;

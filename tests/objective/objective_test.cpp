@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/Cholesky>
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <utility>
@@ -100,6 +101,25 @@ TEST_P(ObjectiveContract, HvpMatchesCentralDifferencesOfGradient) {
 
 // A column's outputs do not depend on the block it is evaluated in (objective_test_util.hpp).
 TEST_P(ObjectiveContract, ColumnsAreIndependentBitForBit) { expect_columns_independent(*f_); }
+
+// Calls are const and thread-safe: blocks evaluated concurrently (as the runner does, with the
+// dense kinds' thread-local scratch) give the bits of one call on the whole batch.
+TEST_P(ObjectiveContract, ConcurrentBlocksMatchOneCall) {
+  constexpr Index R = 64, kWidth = 5;
+  const Batch X = random_block(kDim, R, 1.0, 25);
+  const Batch G = gradient(X);
+  const RowVector v = values(X);
+  Batch Gp(kDim, R);
+  RowVector vp(R);
+#pragma omp parallel for num_threads(4) schedule(dynamic, 1)
+  for (Index first = 0; first < R; first += kWidth) {
+    const Index width = std::min(kWidth, R - first);
+    f_->gradient(X.middleCols(first, width), Gp.middleCols(first, width));
+    f_->value(X.middleCols(first, width), vp.middleCols(first, width));
+  }
+  EXPECT_TRUE(same_bits(Gp, G));
+  EXPECT_TRUE(same_bits(vp, v));
+}
 
 // Every declared constant is checked at random points of three scales and at the origin:
 //   ||Hess||_2 <= L,  ||Hess||_2 <= L0 + L1 ||grad||,  tr Hess <= trace_hessian_max,

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "dcsde/noise/noise_model.hpp"
 #include "dcsde/objective/objective.hpp"
 #include "dcsde/run/runner.hpp"
+#include "dcsde/sde/sde.hpp"
 
 namespace dcsde {
 
@@ -32,6 +34,7 @@ struct Experiment {
   CompressorOptions compressor;
   MethodOptions method;
   RunOptions run;
+  std::optional<SdeOptions> sde;  // present when the file has an [sde] section
   bool plot = true;
 
   Vector initial_state() const;
@@ -79,6 +82,7 @@ struct Assembled {
   std::unique_ptr<NoiseModel> noise;
   std::unique_ptr<Compressor> compressor;
   std::unique_ptr<Method> method;
+  std::unique_ptr<SdeProcess> sde;  // when experiment.sde is set
 };
 Assembled assemble(const Experiment& experiment);
 

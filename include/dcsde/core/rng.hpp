@@ -27,6 +27,7 @@ enum class Purpose : std::uint32_t {
   kCompression = 2,  // compressor randomness of an agent
   kBrownian = 3,     // Brownian increments of an SDE
   kProblem = 4,      // problem data (random rotations, synthetic datasets)
+  kLaw = 5,          // Monte Carlo estimates of a method's update law (SDE coefficients)
   kTest = 15,        // tests and benchmarks
 };
 

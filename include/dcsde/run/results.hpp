@@ -14,7 +14,8 @@
 
 namespace dcsde {
 
-// curves.csv: process,step,time,loss_mean,loss_std,grad_norm_mean,alive (one row per record).
+// curves.csv: process,step,time,loss_mean,loss_std,grad_norm_mean,alive,sq_norm_mean,sq_norm_std
+// (one row per record; sq_norm = ||x||^2, the second test function of the weak error).
 void write_curves_csv(const std::filesystem::path& file,
                       const std::vector<ProcessSummary>& processes);
 

@@ -39,6 +39,8 @@ struct Curves {
   std::vector<std::int64_t> step;
   std::vector<double> time;  // mean over live replicas of sum_{j<k} h_j
   std::vector<double> loss_mean, loss_std, grad_norm_mean;
+  std::vector<double> sq_norm_mean,
+      sq_norm_std;  // ||x||^2, the second test function of the weak error
   std::vector<Index> alive;
 };
 

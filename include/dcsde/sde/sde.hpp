@@ -1,0 +1,64 @@
+// The SDE of a method, simulated as a Process beside the optimizer (papers.md 5, 7.2, 7.3, 8.3).
+//
+// With the update law U = h_k D of sde/law.hpp (mean mu, covariance factor R), time t = k eta and
+// h_k = eta eta_k, the three flavours are                                  [papers.md 5.2, 8.3]
+//   first_order: dX = -(1/eta) mu dt                              + (R/sqrt(eta)) dW
+//   modified:    dX = -(1/eta) (mu + (h_k^2/2) J m) dt            + (R/sqrt(eta)) dW
+//   stable:      dX = -(1/eta) (mu - (h_k^2/2) J m) dt            + (R/sqrt(eta)) dW
+// where m = E[D] = mu/h_k is the mean direction and J m its derivative along itself. For DSGD
+// and DCSGD m = grad f and J m = Hess f grad f, so `modified` is the classic second-order
+// modified equation -grad f - (eta eta_t/2) Hess f grad f (times eta_t) and `stable` is paper 2's
+// stability-faithful drift -eta_t grad f + (eta eta_t^2/2) Hess f grad f; for DSignSGD the same
+// construction applies to m = (1/N) sum_i m_i [DERIVED].
+//
+// Integrators take `substeps` steps of dt = eta/substeps per optimizer step, with Brownian
+// increments from their own Philox streams (seed, replica, 0, Purpose::kBrownian, step), so
+// the SDE never shares draws with the optimizer:
+//   euler_maruyama: X += b(X) dt + sigma(X) dW                   weak order 1
+//   heun:           X~ = X + b(X) dt + sigma(X) dW,
+//                   X += (b(X) + b(X~))/2 dt + sigma(X) dW       weak order 2 for additive noise
+//                                                                (sigma independent of X), 1
+//                                                                otherwise
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "dcsde/run/process.hpp"
+#include "dcsde/sde/law.hpp"
+
+namespace dcsde {
+
+struct SdeOptions {
+  std::string model = "first_order";          // first_order | modified | stable
+  std::string integrator = "euler_maruyama";  // euler_maruyama | heun
+  Index substeps = 1;  // integrator steps per optimizer step (dt = eta/substeps)
+  LawOptions law;
+};
+
+class SdeProcess final : public Process {
+ public:
+  // Throws ConfigError when the method has no SDE (infinite-variance noise for DCSGD) or when
+  // the flavour needs a Jacobian the law does not have.
+  SdeProcess(const Method& method, const SdeOptions& options);
+  std::string name() const override { return "sde"; }
+  const Objective& objective() const override { return method_.objective(); }
+  std::unique_ptr<ProcessWorkspace> make_workspace(Index cols) const override;
+  void step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t first_replica,
+            ProcessWorkspace& workspace, RowVectorRef step_sizes) const override;
+  const UpdateLaw& law() const { return *law_; }
+  const SdeOptions& options() const { return options_; }
+
+ private:
+  // mu + flavour correction of one (sub)step at X, and the diffusion applied to xi.
+  void coefficients(const ConstBatchRef& X, std::int64_t k, std::uint64_t seed,
+                    std::uint64_t first_replica, const ConstBatchRef& xi, ProcessWorkspace& ws,
+                    BatchRef drift_update, BatchRef noise, RowVectorRef h) const;
+
+  const Method& method_;
+  SdeOptions options_;
+  std::unique_ptr<UpdateLaw> law_;
+  int flavour_sign_ = 0;  // 0 first_order, +1 modified, -1 stable
+};
+
+}  // namespace dcsde

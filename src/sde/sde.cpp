@@ -1,0 +1,95 @@
+#include "dcsde/sde/sde.hpp"
+
+#include <cmath>
+
+#include "dcsde/core/error.hpp"
+
+namespace dcsde {
+namespace {
+
+struct SdeWorkspace final : ProcessWorkspace {
+  std::unique_ptr<LawWorkspace> law;
+  Batch xi, drift, noise, predictor, drift2, noise2, direction, jm;
+  RowVector h, h2;
+};
+
+}  // namespace
+
+SdeProcess::SdeProcess(const Method& method, const SdeOptions& options)
+    : method_(method), options_(options), law_(make_update_law(method, options.law)) {
+  if (options_.model == "modified") {
+    flavour_sign_ = 1;
+  } else if (options_.model == "stable") {
+    flavour_sign_ = -1;
+  } else if (options_.model != "first_order") {
+    throw ConfigError("sde.model = \"" + options_.model +
+                      "\" is not an SDE flavour (first_order, modified, stable)");
+  }
+  if (flavour_sign_ != 0 && !law_->has_jacobian()) {
+    throw ConfigError("sde.model = \"" + options_.model + "\": the " + options_.model +
+                      " drift needs the derivative of the mean update, which " + law_->name() +
+                      " does not provide for " + method.options().kind +
+                      "; use model = \"first_order\"");
+  }
+  if (options_.integrator != "euler_maruyama" && options_.integrator != "heun") {
+    throw ConfigError("sde.integrator = \"" + options_.integrator +
+                      "\" is not an integrator (euler_maruyama, heun)");
+  }
+}
+
+std::unique_ptr<ProcessWorkspace> SdeProcess::make_workspace(Index cols) const {
+  auto ws = std::make_unique<SdeWorkspace>();
+  const Index d = method_.objective().dim();
+  ws->law = law_->make_workspace(cols);
+  ws->xi.resize(law_->noise_dim(), cols);
+  for (Batch* b :
+       {&ws->drift, &ws->noise, &ws->predictor, &ws->drift2, &ws->noise2, &ws->direction, &ws->jm})
+    b->resize(d, cols);
+  ws->h.resize(cols);
+  ws->h2.resize(cols);
+  return ws;
+}
+
+void SdeProcess::coefficients(const ConstBatchRef& X, std::int64_t k, std::uint64_t seed,
+                              std::uint64_t first_replica, const ConstBatchRef& xi,
+                              ProcessWorkspace& base, BatchRef drift_update, BatchRef noise,
+                              RowVectorRef h) const {
+  auto& ws = static_cast<SdeWorkspace&>(base);
+  law_->evaluate(X, k, seed, first_replica, xi, drift_update, noise, h, *ws.law);
+  if (flavour_sign_ == 0) return;
+  // Correction (h^2/2) J m with m = mu / h (papers.md 8.3): + for modified, - for stable.
+  for (Index c = 0; c < X.cols(); ++c)
+    ws.direction.col(c) = h(c) > 0 ? (drift_update.col(c) / h(c)).eval() : Vector::Zero(X.rows());
+  law_->mean_direction_jacobian(X, ws.direction, ws.jm, *ws.law);
+  for (Index c = 0; c < X.cols(); ++c)
+    drift_update.col(c) += flavour_sign_ * 0.5 * h(c) * h(c) * ws.jm.col(c);
+}
+
+void SdeProcess::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t first_replica,
+                      ProcessWorkspace& base, RowVectorRef step_sizes) const {
+  auto& ws = static_cast<SdeWorkspace&>(base);
+  const Index m = options_.substeps;
+  const double fraction = 1.0 / static_cast<double>(m);
+  const double noise_scale = std::sqrt(fraction);
+  const Index noise_dim = law_->noise_dim();
+  step_sizes.setZero();
+  for (Index s = 0; s < m; ++s) {
+    // Brownian increments: their own streams, one per (replica, step, substep).
+    for (Index c = 0; c < X.cols(); ++c) {
+      Philox rng(seed, first_replica + static_cast<std::uint64_t>(c), 0, Purpose::kBrownian,
+                 static_cast<std::uint64_t>(k * m + s));
+      rng.normals(ws.xi.col(c).data(), noise_dim);
+    }
+    coefficients(X, k, seed, first_replica, ws.xi, base, ws.drift, ws.noise, ws.h);
+    if (options_.integrator == "euler_maruyama") {
+      X -= fraction * ws.drift + noise_scale * ws.noise;
+    } else {
+      ws.predictor = X - fraction * ws.drift - noise_scale * ws.noise;
+      coefficients(ws.predictor, k, seed, first_replica, ws.xi, base, ws.drift2, ws.noise2, ws.h2);
+      X -= 0.5 * fraction * (ws.drift + ws.drift2) + noise_scale * ws.noise;
+    }
+    step_sizes += fraction * ws.h;
+  }
+}
+
+}  // namespace dcsde
