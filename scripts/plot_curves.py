@@ -17,7 +17,11 @@ import numpy as np  # noqa: E402
 def read(path):
     rows = {}
     with open(path, newline="") as f:
-        for row in csv.DictReader(f):
+        reader = csv.DictReader(f)
+        if "bound" in reader.fieldnames:  # bound.csv of `dcsde bound`
+            items = list(reader)
+            return {"bound": {k: np.array([float(r[k]) for r in items]) for k in ("step", "bound")}}
+        for row in reader:
             rows.setdefault(row["process"], []).append(row)
     out = {}
     for process, items in rows.items():
@@ -33,6 +37,9 @@ def main(argv):
     for i in range(0, len(pairs), 2):
         label, path = pairs[i], pairs[i + 1]
         for process, c in read(path).items():
+            if process == "bound":
+                ax_loss.plot(c["step"], c["bound"], "k--", lw=1.4, label="bound (papers' theorem)")
+                continue
             name = label if process == "optimizer" else f"{label} ({process})"
             sem = c["loss_std"] / np.sqrt(np.maximum(c["alive"], 1))
             line, = ax_loss.plot(c["step"], c["loss_mean"], label=name, lw=1.6)

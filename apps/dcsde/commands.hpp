@@ -19,5 +19,6 @@ struct RunArgs {
 int run(const RunArgs& args);
 int validate(const std::string& file, const std::vector<std::string>& sets);
 int list(bool markdown);
+int bound(const std::string& file, const std::string& out, const std::vector<std::string>& sets);
 
 }  // namespace dcsde::cli

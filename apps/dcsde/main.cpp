@@ -34,6 +34,16 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   validate->add_option("--set", validate_sets, "override a key (repeatable)");
 
+  std::string bound_file, bound_out;
+  std::vector<std::string> bound_sets;
+  CLI::App* bound =
+      app.add_subcommand("bound", "The papers' convergence bound of an experiment (Thm 3, Thm 4)");
+  bound->add_option("file", bound_file, "experiment TOML file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  bound->add_option("--out", bound_out, "results folder (default results/<experiment name>)");
+  bound->add_option("--set", bound_sets, "override a key (repeatable)");
+
   bool markdown = false;
   CLI::App* list = app.add_subcommand(
       "list", "List objectives, noise models, compressors, methods and every key");
@@ -45,6 +55,7 @@ int main(int argc, char** argv) {
     if (*run) return dcsde::cli::run(run_args);
     if (*validate) return dcsde::cli::validate(validate_file, validate_sets);
     if (*list) return dcsde::cli::list(markdown);
+    if (*bound) return dcsde::cli::bound(bound_file, bound_out, bound_sets);
   } catch (const dcsde::Error& e) {
     std::fprintf(stderr, "dcsde: error: %s\n", e.what());
     return 2;
