@@ -9,95 +9,13 @@
 #include <filesystem>
 
 #include "commands.hpp"
+#include "dcsde/config/bound.hpp"
 #include "dcsde/config/experiment.hpp"
 #include "dcsde/core/error.hpp"
 #include "dcsde/run/results.hpp"
-#include "dcsde/theory/bounds.hpp"
 
 namespace dcsde::cli {
 namespace fs = std::filesystem;
-namespace {
-
-struct Evaluated {
-  std::string theorem;
-  ConvergenceBound bound;
-};
-
-double max_of(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
-
-// The theorem for the experiment's method, with every input read off the experiment.
-Evaluated evaluate(const Experiment& e) {
-  const Assembled a = assemble(e);
-  const ObjectiveConstants k = a.objective->constants();
-  const Vector x0 = e.initial_state();
-  RowVector f0(1);
-  a.objective->value(x0, f0);
-  auto refuse = [](std::string theorem, std::string why) {
-    Evaluated out{std::move(theorem), {}};
-    out.bound.reason = std::move(why);
-    return out;
-  };
-  const std::string& method = e.method.kind;
-  const std::string theorem = method == "dsignsgd" ? "Thm 4 (DSignSGD)" : "Thm 3 (DCSGD)";
-  if (method != "dsgd" && method != "dcsgd" && method != "dsignsgd")
-    return refuse("none", "the papers give no bound for method.kind = " + method +
-                              " (Thm 3 covers dsgd and dcsgd, Thm 4 dsignsgd)");
-  if (e.method.schedule.kind != "constant")
-    return refuse(theorem, "the theorem assumes a constant learning rate; method.schedule = " +
-                               e.method.schedule.kind);
-  if (!k.f_star)
-    return refuse(theorem, "f* of " + e.objective.kind + " is unknown, so f(X_0) - f* is");
-  const NoiseModel& noise = *a.noise;
-  if (noise.scale_rule() != NoiseModel::ScaleRule::kConstant)
-    return refuse(theorem, "the theorem assumes a noise scale independent of x; noise.kind = " +
-                               e.noise.kind + " is affine in ||grad f||");
-  const double coordinate_mean_square =
-      e.noise.coordinate_scale.empty()
-          ? 1.0
-          : Eigen::Map<const Vector>(e.noise.coordinate_scale.data(), e.objective.dim)
-                    .squaredNorm() /
-                static_cast<double>(e.objective.dim);
-  const double gap = f0[0] - *k.f_star;
-  if (method == "dsignsgd") {
-    if (noise.family() == NoiseModel::Family::kNone)
-      return refuse(theorem, "Thm 4 needs noise (Z ~ sigma t_nu, sigma > 0); noise.kind = none");
-    if (!e.noise.coordinate_scale.empty() ||
-        max_of(noise.sigma()) != *std::min_element(noise.sigma().begin(), noise.sigma().end()))
-      return refuse(theorem,
-                    "Thm 4 assumes Z ~ sigma t_nu(0, I_d) with one scale for every agent "
-                    "and coordinate; noise.sigma or noise.coordinate_scale differ");
-    DsignsgdBoundInputs in{
-        .eta = e.method.lr,
-        .L = k.L,
-        .mu = k.mu,
-        .d = e.objective.dim,
-        .N = static_cast<double>(e.agents),
-        .B = static_cast<double>(e.noise.batch),
-        .sigma = noise.sigma()[0],
-        .nu = noise.family() == NoiseModel::Family::kGaussian ? kGaussianNu : noise.nu(),
-        .initial_gap = gap};
-    return {theorem, dsignsgd_bound(in)};
-  }
-  double sigma2 = noise.family() == NoiseModel::Family::kNone
-                      ? 0.0
-                      : std::pow(max_of(noise.sigma()), 2) * coordinate_mean_square;
-  if (noise.family() == NoiseModel::Family::kStudentT && noise.finite_variance())
-    sigma2 *= noise.nu() / (noise.nu() - 2.0);
-  DcsgdBoundInputs in{.eta = e.method.lr,
-                      .L = k.L,
-                      .mu = k.mu,
-                      .d = e.objective.dim,
-                      .N = static_cast<double>(e.agents),
-                      .B = static_cast<double>(e.noise.batch),
-                      .sigma2 = sigma2,
-                      .omega = a.compressor->omega(e.objective.dim).value_or(0.0),
-                      .initial_gap = gap,
-                      .finite_variance = noise.finite_variance()};
-  return {theorem, dcsgd_bound(in)};
-}
-
-}  // namespace
-
 int bound(const std::string& file, const std::string& out_arg,
           const std::vector<std::string>& sets) {
   const ExperimentPlan plan = load_experiment(file, sets);
@@ -107,7 +25,7 @@ int bound(const std::string& file, const std::string& out_arg,
   bool any = false;
   for (const SweepPoint& point : plan.points) {
     const Experiment& e = point.experiment;
-    const Evaluated ev = evaluate(e);
+    const ExperimentBound ev = experiment_bound(e);
     std::printf("%s: %s\n", point.label.c_str(), ev.theorem.c_str());
     if (!ev.bound.holds) {
       std::printf("  refused: %s\n", ev.bound.reason.c_str());

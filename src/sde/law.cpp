@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 
 #include "dcsde/core/error.hpp"
+#include "dcsde/theory/special.hpp"
 
 namespace dcsde {
 namespace {
@@ -160,16 +160,15 @@ class ClosedFormLaw final : public UpdateLaw {
     }
   }
 
+  // m = phi(g/s): erf(y/sqrt2) for Gaussian noise, 2 Xi_nu(y) for Student-t (papers.md 7.3).
   double phi(double y) const {
     if (noise_.family() == NoiseModel::Family::kGaussian) return std::erf(y / std::sqrt(2.0));
-    boost::math::students_t dist(noise_.nu());
-    return y >= 0 ? 1.0 - 2.0 * boost::math::cdf(boost::math::complement(dist, y))
-                  : 2.0 * boost::math::cdf(dist, y) - 1.0;
+    return 2.0 * xi_nu(y, noise_.nu());
   }
   double phi_derivative(double y) const {
     if (noise_.family() == NoiseModel::Family::kGaussian)
       return kSqrt2OverPi * std::exp(-0.5 * y * y);
-    return 2.0 * boost::math::pdf(boost::math::students_t(noise_.nu()), y);
+    return 2.0 * xi_nu_derivative(y, noise_.nu());
   }
 
   // ws.prob = m_i = E sign(g + Z_i) = 1 - 2 P(g + Z_i < 0), per coordinate (papers.md 7.3).

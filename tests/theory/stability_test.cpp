@@ -210,8 +210,9 @@ TEST(Thresholds, OdeQuartic) {
   // the other flavours decay from anywhere.
   const auto run = [eta](OdeFlavour flavour, double x0) {
     double x = x0;
-    for (int k = 0; k < 20000 && std::fabs(x) < 1e3; ++k)
+    for (int k = 0; k < 20000 && std::fabs(x) < 1e3; ++k) {
       x += 1e-4 * ode_quartic_drift(flavour, eta, x);
+    }
     return x;
   };
   EXPECT_LT(std::fabs(run(OdeFlavour::kStable, std::sqrt(0.95 * r2))), std::sqrt(0.95 * r2));

@@ -19,10 +19,11 @@
 // accuracy), large |y| as 1/2 - ibeta(nu/2, 1/2, nu/(nu+y^2))/2 (the tail 1/2 - Xi to full
 // relative accuracy, so Xi near +-1/2 to double rounding; Boost's ibetac is not accurate there).
 // Below |y| = 1e-8 sqrt(min(nu, 1)), where y^2 may underflow, Xi = f_nu(0) y exactly to double
-// precision. Boost's ibeta stays accurate for huge nu (checked against 40-digit mpmath up to
-// nu = 1e300); from nu = 1e17 on, the Gaussian limit erf(y/sqrt 2)/2 is used, whose error
-// O(1/nu) is below double rounding there. ell_nu uses Boost's tgamma_delta_ratio
-// (Gamma(a)/Gamma(a + 1/2)), which unlike a difference of lgamma keeps full accuracy for large nu.
+// precision. Boost's ibeta stays accurate for huge nu (against 40-digit mpmath up to nu = 1e12,
+// against the Gaussian limit up to 1e300); from nu = 1e17 on, the Gaussian limit erf(y/sqrt 2)/2
+// is used, whose error O(1/nu) is below double rounding there. ell_nu uses Boost's
+// tgamma_delta_ratio (Gamma(a)/Gamma(a + 1/2)), which unlike a difference of lgamma keeps full
+// accuracy for large nu.
 //
 // Preconditions: nu > 0 (nu = +inf allowed; checked by DCSDE_ASSERT, a programmer error).
 // A NaN argument y gives NaN; +-inf gives +-1/2 (density 0).
