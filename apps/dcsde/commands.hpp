@@ -1,6 +1,7 @@
 // The subcommands of the dcsde CLI, one file each; main.cpp only wires them to CLI11.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,17 @@ struct RunArgs {
   bool no_plot = false;
 };
 
+struct ScaleArgs {
+  std::string method = "dcsgd";  // dcsgd | dsignsgd
+  std::string reference = "uncompressed";
+  double omega = 0.0, eta = 1.0, batch = 1.0, agents = 1.0;
+  std::optional<double> kappa, delta, alpha, beta;
+  std::string verify;  // experiment file to run as the base, and rescaled
+  std::vector<std::string> sets;
+};
+
 int run(const RunArgs& args);
+int scale(const ScaleArgs& args);
 int validate(const std::string& file, const std::vector<std::string>& sets);
 int list(bool markdown);
 int bound(const std::string& file, const std::string& out, const std::vector<std::string>& sets);

@@ -44,6 +44,32 @@ int main(int argc, char** argv) {
   bound->add_option("--out", bound_out, "results folder (default results/<experiment name>)");
   bound->add_option("--set", bound_sets, "override a key (repeatable)");
 
+  dcsde::cli::ScaleArgs scale_args;
+  CLI::App* scale = app.add_subcommand(
+      "scale", "Scaling rules: given three of kappa, delta, alpha, beta, solve the fourth");
+  scale->add_option("--method", scale_args.method, "dcsgd or dsignsgd")
+      ->check(CLI::IsMember({"dcsgd", "dsignsgd"}));
+  scale->add_option("--omega", scale_args.omega, "compression rate omega of the base (dcsgd)")
+      ->check(CLI::NonNegativeNumber);
+  scale
+      ->add_option("--reference", scale_args.reference,
+                   "keep the level of uncompressed DSGD(eta, B, N) or of the compressed base")
+      ->check(CLI::IsMember({"uncompressed", "compressed"}));
+  scale->add_option("--kappa", scale_args.kappa, "eta -> kappa eta")->check(CLI::PositiveNumber);
+  scale->add_option("--delta", scale_args.delta, "B -> delta B")->check(CLI::PositiveNumber);
+  scale->add_option("--alpha", scale_args.alpha, "N -> alpha N")->check(CLI::PositiveNumber);
+  scale->add_option("--beta", scale_args.beta, "omega -> beta omega (dcsgd)")
+      ->check(CLI::PositiveNumber);
+  scale->add_option("--eta", scale_args.eta, "base learning rate")->check(CLI::PositiveNumber);
+  scale->add_option("--batch", scale_args.batch, "base batch size")->check(CLI::PositiveNumber);
+  scale->add_option("--agents", scale_args.agents, "base number of agents")
+      ->check(CLI::PositiveNumber);
+  scale
+      ->add_option("--verify", scale_args.verify,
+                   "run this experiment as the base and rescaled, and compare asymptotic losses")
+      ->check(CLI::ExistingFile);
+  scale->add_option("--set", scale_args.sets, "override a key of the --verify file (repeatable)");
+
   bool markdown = false;
   CLI::App* list = app.add_subcommand(
       "list", "List objectives, noise models, compressors, methods and every key");
@@ -55,6 +81,7 @@ int main(int argc, char** argv) {
     if (*run) return dcsde::cli::run(run_args);
     if (*validate) return dcsde::cli::validate(validate_file, validate_sets);
     if (*list) return dcsde::cli::list(markdown);
+    if (*scale) return dcsde::cli::scale(scale_args);
     if (*bound) return dcsde::cli::bound(bound_file, bound_out, bound_sets);
   } catch (const dcsde::Error& e) {
     std::fprintf(stderr, "dcsde: error: %s\n", e.what());

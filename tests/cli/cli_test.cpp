@@ -85,7 +85,8 @@ TEST_F(Cli, RunWritesConfigCurvesAndSummary) {
   std::ifstream curves(dir_ / "out" / "curves.csv");
   std::string header;
   std::getline(curves, header);
-  EXPECT_EQ(header, "process,step,time,loss_mean,loss_std,grad_norm_mean,alive,sq_norm_mean,sq_norm_std");
+  EXPECT_EQ(header,
+            "process,step,time,loss_mean,loss_std,grad_norm_mean,alive,sq_norm_mean,sq_norm_std");
   EXPECT_NE(r.output.find("asymptotic loss"), std::string::npos) << r.output;
   // The resolved config is itself a valid experiment.
   EXPECT_EQ(run("validate " + (dir_ / "out" / "config.toml").string()).status, 0);
