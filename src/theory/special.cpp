@@ -58,11 +58,16 @@ double density_with(double y, double nu, double f0) {
 
 double xi_nu(double y, double nu) {
   check_nu(nu);
+  // Closed forms (papers.md 4.2), exact and ~10x cheaper than the incomplete beta; the SDE of
+  // DSignSGD under Cauchy noise evaluates Xi for every coordinate and agent at every step.
+  if (nu == 1.0) return std::atan(y) / kPi;
+  if (nu == 2.0) return y / (2.0 * std::sqrt(2.0 + y * y));
   return xi_with(y, nu, -1.0);
 }
 
 double xi_nu_derivative(double y, double nu) {
   check_nu(nu);
+  if (nu == 1.0) return 1.0 / (kPi * (1.0 + y * y));
   return density_with(y, nu, density_at_zero(nu));
 }
 
@@ -82,6 +87,10 @@ double student_t_variance(double nu) {
 void xi_nu(const Eigen::Ref<const Eigen::ArrayXd>& y, double nu, Eigen::Ref<Eigen::ArrayXd> out) {
   check_nu(nu);
   DCSDE_ASSERT(out.size() == y.size(), "xi_nu: out must have the size of y");
+  if (nu == 1.0 || nu == 2.0) {  // the closed forms of the scalar version, bit for bit
+    for (Eigen::Index j = 0; j < y.size(); ++j) out(j) = xi_nu(y(j), nu);
+    return;
+  }
   const double f0 = density_at_zero(nu);
   for (Eigen::Index j = 0; j < y.size(); ++j) out(j) = xi_with(y(j), nu, f0);
 }
@@ -90,6 +99,10 @@ void xi_nu_derivative(const Eigen::Ref<const Eigen::ArrayXd>& y, double nu,
                       Eigen::Ref<Eigen::ArrayXd> out) {
   check_nu(nu);
   DCSDE_ASSERT(out.size() == y.size(), "xi_nu_derivative: out must have the size of y");
+  if (nu == 1.0) {
+    for (Eigen::Index j = 0; j < y.size(); ++j) out(j) = xi_nu_derivative(y(j), nu);
+    return;
+  }
   const double f0 = density_at_zero(nu);
   for (Eigen::Index j = 0; j < y.size(); ++j) out(j) = density_with(y(j), nu, f0);
 }
