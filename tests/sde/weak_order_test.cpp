@@ -18,6 +18,19 @@
 namespace dcsde {
 namespace {
 
+// Least-squares slope of log(error) against log(eta).
+double loglog_slope(const std::vector<double>& x, const std::vector<double>& y) {
+  const double n = static_cast<double>(x.size());
+  double mx = 0, my = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) mx += x[i] / n, my += y[i] / n;
+  double sxy = 0, sxx = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+  }
+  return sxy / sxx;
+}
+
 constexpr double kLambda = 1.0, kSigma = 0.5, kX0 = 2.0, kHorizon = 1.0, kOmega = 1.0;
 constexpr int kAgents = 2;
 
@@ -53,16 +66,7 @@ TEST(WeakOrder, DcsgdWeakErrorShrinksLikeEta) {
     log_eta.push_back(std::log(eta));
     log_error.push_back(std::log(error));
   }
-  // Least-squares slope of log error against log eta.
-  const double n = static_cast<double>(log_eta.size());
-  double mx = 0, my = 0;
-  for (std::size_t i = 0; i < log_eta.size(); ++i) mx += log_eta[i] / n, my += log_error[i] / n;
-  double sxy = 0, sxx = 0;
-  for (std::size_t i = 0; i < log_eta.size(); ++i) {
-    sxy += (log_eta[i] - mx) * (log_error[i] - my);
-    sxx += (log_eta[i] - mx) * (log_eta[i] - mx);
-  }
-  const double slope = sxy / sxx;
+  const double slope = loglog_slope(log_eta, log_error);
   std::printf("  log-log slope %.3f\n", slope);
   EXPECT_GT(slope, 0.7);
   EXPECT_LT(slope, 1.3);  // order 1, not better: the model is first order
@@ -143,15 +147,7 @@ TEST(WeakOrder, DsignsgdWeakErrorShrinksLikeEta) {
     log_eta.push_back(std::log(eta));
     log_error.push_back(std::log(error));
   }
-  const double n = static_cast<double>(log_eta.size());
-  double mx = 0, my = 0;
-  for (std::size_t i = 0; i < log_eta.size(); ++i) mx += log_eta[i] / n, my += log_error[i] / n;
-  double sxy = 0, sxx = 0;
-  for (std::size_t i = 0; i < log_eta.size(); ++i) {
-    sxy += (log_eta[i] - mx) * (log_error[i] - my);
-    sxx += (log_eta[i] - mx) * (log_eta[i] - mx);
-  }
-  const double slope = sxy / sxx;
+  const double slope = loglog_slope(log_eta, log_error);
   std::printf("  log-log slope %.3f\n", slope);
   EXPECT_GT(slope, 0.7);
   EXPECT_LT(slope, 1.3);
