@@ -147,23 +147,7 @@ int run(const RunArgs& args) {
       const SweepPoint& point = plan.points[i];
       const ProcessSummary& s = results[i].optimizer;
       // A key axis contributes its value; a named axis its label.
-      std::size_t label_index = 0;
-      std::vector<std::string> labels;
-      {
-        std::string rest = point.label;
-        std::size_t pos;
-        while ((pos = rest.find(", ")) != std::string::npos) {
-          labels.push_back(rest.substr(0, pos));
-          rest = rest.substr(pos + 2);
-        }
-        labels.push_back(rest);
-      }
-      for (const auto& key : plan.swept_keys) {
-        std::string cell = label_index < labels.size() ? labels[label_index] : "";
-        if (cell.rfind(key + "=", 0) == 0) cell = cell.substr(key.size() + 1);
-        csv += csv_field(cell) + ",";
-        ++label_index;
-      }
+      for (const auto& cell : point.cells) csv += csv_field(cell) + ",";
       csv += fmt::format(
           "{},{},{},{},{},{},{},{},{},{},{},{:.6g}\n", csv_field(point.label), s.replicas,
           s.diverged, s.first_divergence_step ? std::to_string(*s.first_divergence_step) : "",

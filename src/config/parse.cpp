@@ -412,6 +412,8 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
     for (std::size_t a = 0; a < axes.size(); ++a) {
       const auto& [label, assigns] = axes[a].values[index[a]];
       labels.push_back(label);
+      const bool key_axis = axes[a].name.find('.') != std::string::npos;
+      point.cells.push_back(key_axis ? node_text(*assigns.front().second) : label);
       for (const auto& [key, node] : assigns) {
         assign(point_table, key, *node, where(*node));
         point_positions[key] = where(*node);

@@ -129,6 +129,20 @@ methods = [
   EXPECT_EQ(plan.points[4].experiment.compressor.kind, "rand_k");
 }
 
+// Each point carries one cell per axis (sweep.csv's columns): the value of a key axis, the label
+// of a named axis, even when the label itself contains ", ".
+TEST(Config, SweepPointsCarryOneCellPerAxis) {
+  const ExperimentPlan plan = parse_experiment(kBase + R"(
+[sweep]
+"noise.sigma" = [0.1, 2.0]
+methods = [{ label = "DSignSGD, averaged signs", "method.kind" = "dsignsgd", "compressor.kind" = "sign" }]
+)",
+                                               "exp.toml");
+  ASSERT_EQ(plan.points.size(), 2u);
+  EXPECT_EQ(plan.points[0].cells, (std::vector<std::string>{"0.1", "DSignSGD, averaged signs"}));
+  EXPECT_EQ(plan.points[1].cells, (std::vector<std::string>{"2", "DSignSGD, averaged signs"}));
+}
+
 TEST(Config, BadSweepValueIsLocatedAtTheSweepLine) {
   const std::string msg = error_of(kBase + "[sweep]\n\"compressor.k\" = [2, 50]\n");
   EXPECT_NE(msg.find("exp.toml:15:22: compressor.k = 50. Violated constraint"), std::string::npos)

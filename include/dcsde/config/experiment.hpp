@@ -44,6 +44,7 @@ struct Experiment {
 struct SweepPoint {
   std::string label;  // e.g. "noise.sigma=0.1, method=DSignSGD"
   std::vector<std::pair<std::string, std::string>> values;  // swept key -> value as TOML text
+  std::vector<std::string> cells;  // one per sweep axis: the value (key axis) or the label (named)
   Experiment experiment;
 };
 
