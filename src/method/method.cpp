@@ -67,6 +67,11 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
     throw ConfigError("method.kind = '" + kind + "' is not a method");
   }
   compress_ = comp != "identity";
+  minibatch_ = noise_.family() == NoiseModel::Family::kMinibatch;
+  if (minibatch_ && !objective_.has_minibatches())
+    throw ConfigError("noise.kind = 'minibatch' needs an objective with its own data (objective = "
+                      "'torch'); '" + objective_.name() +
+                      "' has none: inject noise with noise.kind = 'gaussian' or 'student_t'");
 
   if (kind == "nsgd") rule_ = StepRule::kNormalized;
   if (kind == "normalized_dcsgd") {
@@ -87,6 +92,9 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
     } else {
       switch (noise_.scale_rule()) {
         case NoiseModel::ScaleRule::kConstant:
+          require(noise_.family() != NoiseModel::Family::kMinibatch,
+                  "Eq. 15 needs the noise constants (sigma0, sigma1), unknown for minibatch noise; "
+                  "set method.sigma0 and method.sigma1");
           s0_sq = noise_.family() == NoiseModel::Family::kNone ? 0.0 : mean_square(noise_.sigma());
           s1_sq = 0.0;
           break;
@@ -125,19 +133,35 @@ double Method::bits_per_agent_per_step() const {
 
 void Method::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t first_replica,
                   MethodWorkspace& ws, RowVectorRef step_sizes) const {
-  objective_.gradient(X, ws.gradient);
+  prepare(X, ws);
   ws.direction.setZero();
-  DrawContext ctx{seed, first_replica, 0, static_cast<std::uint64_t>(k)};
-  for (Index i = 0; i < agents_; ++i) {
-    ctx.agent = static_cast<std::uint32_t>(i);
+  for (Index i = 0; i < agents_; ++i) ws.direction += agent_message(i, X, k, seed, first_replica, ws);
+  finish(X, k, ws, step_sizes);
+}
+
+void Method::prepare(const ConstBatchRef& X, MethodWorkspace& ws) const {
+  if (!minibatch_ || (rule_ == StepRule::kEq15 && options_.norm_of == "gradient"))
+    objective_.gradient(X, ws.gradient);
+}
+
+const Batch& Method::agent_message(Index agent, const ConstBatchRef& X, std::int64_t k,
+                                   std::uint64_t seed, std::uint64_t first_replica,
+                                   MethodWorkspace& ws) const {
+  const DrawContext ctx{seed, first_replica, static_cast<std::uint32_t>(agent),
+                        static_cast<std::uint64_t>(k)};
+  if (minibatch_) {
+    // Each agent draws its own minibatch from the objective's data (noise.kind = "minibatch").
+    objective_.minibatch_gradient(X, ctx, noise_.batch(), ws.agent_gradient);
+  } else {
     noise_.sample(ws.gradient, ctx, ws.agent_gradient);
-    if (compress_) {
-      compressor_.apply(ws.agent_gradient, ctx, ws.message);
-      ws.direction += ws.message;
-    } else {
-      ws.direction += ws.agent_gradient;
-    }
   }
+  if (!compress_) return ws.agent_gradient;
+  compressor_.apply(ws.agent_gradient, ctx, ws.message);
+  return ws.message;
+}
+
+void Method::finish(BatchRef X, std::int64_t k, MethodWorkspace& ws,
+                    RowVectorRef step_sizes) const {
   if (aggregation_ == Aggregation::kMajority) {
     ws.direction = ws.direction.array().sign();
   } else {

@@ -23,6 +23,8 @@ const std::vector<NoiseKindInfo>& noise_kinds() {
       {"affine_gaussian",
        "Gaussian with variance (sigma0_i^2 + sigma1_i^2 ||grad f||^2) c_j^2 / B"},
       {"affine_student_t", "Student-t with scale (sigma0_i + sigma1_i ||grad f||) c_j / sqrt(B)"},
+      {"minibatch",
+       "each agent's gradient over its own minibatch of B examples (objective = 'torch')"},
   };
   return kinds;
 }
@@ -50,6 +52,9 @@ NoiseModel::NoiseModel(const NoiseOptions& options, Index agents, Index dim)
   } else if (kind_ == "affine_student_t") {
     family_ = Family::kStudentT;
     rule_ = ScaleRule::kAffineScale;
+  } else if (kind_ == "minibatch") {
+    family_ = Family::kMinibatch;
+    rule_ = ScaleRule::kConstant;
   } else {
     throw ConfigError("noise.kind = '" + kind_ + "' is not a noise model");
   }
@@ -77,6 +82,7 @@ double NoiseModel::agent_scale(double grad_norm, Index agent) const {
 }
 
 void NoiseModel::scale(const ConstVectorRef& g, Index agent, VectorRef s) const {
+  DCSDE_ASSERT(family_ != Family::kMinibatch, "minibatch noise has no closed-form scale");
   const double a = family_ == Family::kNone ? 0.0 : agent_scale(g.norm(), agent) * inv_sqrt_batch_;
   if (coordinate_scale_.size() == 0) {
     s.setConstant(a);
@@ -87,6 +93,8 @@ void NoiseModel::scale(const ConstVectorRef& g, Index agent, VectorRef s) const 
 
 void NoiseModel::sample(const ConstBatchRef& G, const DrawContext& ctx, BatchRef out) const {
   const Index d = G.rows();
+  DCSDE_ASSERT(family_ != Family::kMinibatch,
+               "minibatch gradients come from Objective::minibatch_gradient, not from sample()");
   if (family_ == Family::kNone) {
     if (out.data() != G.data()) out = G;
     return;

@@ -10,6 +10,11 @@
 namespace dcsde {
 namespace {
 
+NetworkFactory& installed_network_factory() {
+  static NetworkFactory factory = nullptr;
+  return factory;
+}
+
 struct Entry {
   KindInfo info;
   std::function<std::unique_ptr<Objective>(const ObjectiveOptions&)> make;
@@ -37,6 +42,17 @@ const std::vector<Entry>& registry() {
         "L = lambda_max(A^T A)/(4n) + l2, mu = l2"},
        [](const ObjectiveOptions& o) {
          return std::make_unique<Logistic>(o.dim, o.samples, o.l2, o.seed);
+       }},
+      {{"torch",
+        "a LibTorch network (model = mlp | resnet | vit | gpt) on real data (dataset = "
+        "fashion_mnist | text); x = its flat parameter vector, d set by the model"},
+       [](const ObjectiveOptions& o) -> std::unique_ptr<Objective> {
+         NetworkFactory factory = installed_network_factory();
+         if (!factory)
+           throw ConfigError(
+               "problem.objective = 'torch': this dcsde was built without LibTorch; install it "
+               "(scripts/setup --with-torch, Debian package libtorch-dev) and rebuild");
+         return factory(o);
        }},
   };
   return entries;
@@ -105,6 +121,14 @@ std::optional<std::string> validate_spectrum(const ObjectiveOptions& o) {
 }
 
 }  // namespace
+
+void install_network_factory(NetworkFactory factory) { installed_network_factory() = factory; }
+NetworkFactory network_factory() { return installed_network_factory(); }
+
+void Objective::minibatch_gradient(const ConstBatchRef&, const DrawContext&, Index, BatchRef) const {
+  throw ConfigError("noise.kind = 'minibatch': the objective '" + name() +
+                    "' has no data to draw minibatches from (use objective = 'torch')");
+}
 
 const std::vector<KindInfo>& objective_kinds() {
   static const std::vector<KindInfo> kinds = [] {

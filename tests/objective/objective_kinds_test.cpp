@@ -15,14 +15,26 @@
 namespace dcsde::testing {
 namespace {
 
-TEST(ObjectiveRegistry, SixDistinctKindsEachBuildsItself) {
+TEST(ObjectiveRegistry, SevenDistinctKindsEachBuildsItself) {
   const auto& kinds = objective_kinds();
-  EXPECT_EQ(kinds.size(), 6u);
+  EXPECT_EQ(kinds.size(), 7u);
   std::set<std::string> names;
   for (const KindInfo& info : kinds) {
     EXPECT_TRUE(names.insert(info.kind).second) << info.kind;
     EXPECT_FALSE(info.meaning.empty());
+    if (info.kind == "torch") continue;  // below
     EXPECT_EQ(make_objective(test_options(info.kind))->name(), info.kind);
+  }
+}
+
+TEST(ObjectiveRegistry, TorchWithoutLibTorchSaysWhatToInstall) {
+  // This test binary does not link the torch module, so no network factory is installed.
+  ASSERT_EQ(network_factory(), nullptr);
+  try {
+    make_objective({.kind = "torch"});
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("libtorch-dev"), std::string::npos) << e.what();
   }
 }
 

@@ -24,7 +24,7 @@ TEST(ObjectiveOptions, DefaultsAreValidForEveryKind) {
 TEST(ObjectiveOptions, UnknownKindListsTheKinds) {
   EXPECT_EQ(message_of({.kind = "cubic"}),
             "problem.objective = \"cubic\". Violated constraint: objective is one of quadratic, "
-            "quadratic_rotated, quartic, cosh, log_cosh, logistic.");
+            "quadratic_rotated, quartic, cosh, log_cosh, logistic, torch.");
 }
 
 TEST(ObjectiveOptions, EachViolatedConstraintHasItsMessage) {

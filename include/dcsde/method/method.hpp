@@ -68,9 +68,22 @@ class Method final {
          const Compressor& compressor, Index agents);
 
   // Advances the block X (d x c, replicas first_replica..) by step k, in place, and writes the
-  // step size h_k used for each column into `step_sizes`.
+  // step size h_k used for each column into `step_sizes`. It is the three phases below, in order,
+  // with the messages summed in agent order 0..N-1.
   void step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t first_replica,
             MethodWorkspace& ws, RowVectorRef step_sizes) const;
+
+  // The phases of a step, for transports that move the messages between processes (dist/):
+  // 1. ws.gradient = grad f(X), when the step needs it (not for minibatch noise, unless the
+  //    step size reads ||grad f||).
+  void prepare(const ConstBatchRef& X, MethodWorkspace& ws) const;
+  // 2. Agent `agent`'s message C_i(g_i) for every column; returns the buffer that holds it
+  //    (ws.message, or ws.agent_gradient when nothing is compressed). Valid until the next call.
+  const Batch& agent_message(Index agent, const ConstBatchRef& X, std::int64_t k,
+                             std::uint64_t seed, std::uint64_t first_replica,
+                             MethodWorkspace& ws) const;
+  // 3. With ws.direction = sum_i m_i (summed in agent order), aggregates, computes h_k and moves X.
+  void finish(BatchRef X, std::int64_t k, MethodWorkspace& ws, RowVectorRef step_sizes) const;
 
   const MethodOptions& options() const { return options_; }
   Index agents() const { return agents_; }
@@ -96,7 +109,8 @@ class Method final {
   Schedule schedule_;
   Aggregation aggregation_ = Aggregation::kAverage;
   StepRule rule_ = StepRule::kScheduled;
-  bool compress_ = true;  // false for the identity compressor: skip the copy
+  bool compress_ = true;    // false for the identity compressor: skip the copy
+  bool minibatch_ = false;  // agents draw minibatch gradients from the objective's data
   double l0_ = 0, l1_ = 0, norm_p_ = 1, norm_q_ = 0;
 };
 

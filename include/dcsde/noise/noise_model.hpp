@@ -28,13 +28,14 @@
 namespace dcsde {
 
 struct NoiseOptions {
-  std::string kind = "none";  // none | gaussian | student_t | affine_gaussian | affine_student_t
+  // none | gaussian | student_t | affine_gaussian | affine_student_t | minibatch
+  std::string kind = "none";
   std::vector<double> sigma = {1.0};   // gaussian, student_t: std or scale; 1 value or 1 per agent
   std::vector<double> sigma0 = {0.0};  // affine kinds: constant part; 1 value or 1 per agent
   std::vector<double> sigma1 = {1.0};  // affine kinds: gradient-norm part; 1 value or 1 per agent
   std::vector<double> coordinate_scale;  // optional per-coordinate multipliers c_j (length d)
   double nu = 3.0;                       // student_t kinds: degrees of freedom, nu > 0
-  Index batch = 1;                       // B: the scale is divided by sqrt(B)
+  Index batch = 1;  // B: the scale is divided by sqrt(B); minibatch: examples per agent and step
 };
 
 struct NoiseKindInfo {
@@ -45,7 +46,9 @@ const std::vector<NoiseKindInfo>& noise_kinds();
 
 class NoiseModel final {
  public:
-  enum class Family { kNone, kGaussian, kStudentT };
+  // kMinibatch: the agents' gradients come from minibatches of the objective's own data
+  // (Objective::minibatch_gradient); sample() and scale() do not apply to it.
+  enum class Family { kNone, kGaussian, kStudentT, kMinibatch };
   enum class ScaleRule { kConstant, kAffineVariance, kAffineScale };
 
   // `agents` and `dim` fix the lengths of the per-agent and per-coordinate parameters; options

@@ -19,9 +19,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "dcsde/core/rng.hpp"
 #include "dcsde/core/types.hpp"
+#include "dcsde/objective/network.hpp"
 
 namespace dcsde {
 
@@ -51,13 +54,31 @@ class Objective {
   virtual void hvp(const ConstBatchRef& X, const ConstBatchRef& V, BatchRef HV) const = 0;
 
   virtual ObjectiveConstants constants() const = 0;
+
+  // Objectives with their own data (torch/) can give each agent a minibatch gradient
+  // (noise.kind = "minibatch"): G.col(c) = the gradient of the mean loss over `batch` examples
+  // drawn from ctx.stream(c, Purpose::kNoise), so each (replica, agent, step) has its own batch.
+  virtual bool has_minibatches() const { return false; }
+  virtual void minibatch_gradient(const ConstBatchRef& X, const DrawContext& ctx, Index batch,
+                                  BatchRef G) const;
+
+  // The objective's own starting point (a network's seeded initialisation); empty: use x0.
+  virtual std::optional<Vector> initial_point() const { return std::nullopt; }
+
+  // Held-out metrics of one state (e.g. test_loss, test_accuracy, test_perplexity), reported
+  // in summary.json at the end of a run; none for the analytic objectives.
+  virtual std::vector<std::pair<std::string, double>> evaluate(const ConstVectorRef& x) const {
+    (void)x;
+    return {};
+  }
 };
 
 // Options of every objective; each kind reads the keys it documents in
 // docs/reference/objectives.md (TOML table [problem], `kind` is the key `objective`) and ignores
 // the others. validate() states the constraints.
 struct ObjectiveOptions {
-  // quadratic | quadratic_rotated | quartic | cosh | log_cosh | logistic (objective_kinds())
+  // quadratic | quadratic_rotated | quartic | cosh | log_cosh | logistic | torch
+  // (objective_kinds())
   std::string kind = "quadratic";
   Index dim = 10;
   std::vector<double> eigenvalues;  // explicit spectrum (quadratic kinds); else log-spaced:
@@ -66,6 +87,7 @@ struct ObjectiveOptions {
   Index samples = 1000;    // logistic: size of the synthetic dataset
   double l2 = 1e-3;        // logistic: ridge term (l2/2)||x||^2, makes it mu-PL with mu = l2
   std::uint64_t seed = 0;  // problem data (rotation, dataset): Philox stream Purpose::kProblem
+  NetworkOptions network;  // torch: the model and its data (objective/network.hpp)
 };
 
 // Every objective kind with its one-line meaning, in registry order (for `dcsde list`).
