@@ -20,16 +20,34 @@ struct ClosedFormWorkspace final : LawWorkspace {
 class ClosedFormLaw final : public UpdateLaw {
  public:
   enum class Kind { kAverage, kBernoulli, kRandK, kSign, kMajority };
+  // How h_k depends on the averaged direction D (only with kAverage, kBernoulli, kRandK):
+  // scheduled eta eta_k; nsgd eta eta_k / ||D||; Eq. 15 of ||D|| (delta method) or of
+  // ||grad f|| (exact).
+  enum class StepRule { kScheduled, kNsgd, kEq15Aggregate, kEq15Gradient };
 
-  ClosedFormLaw(const Method& method, Kind kind)
+  ClosedFormLaw(const Method& method, Kind kind, StepRule rule)
       : method_(method),
         noise_(method.noise()),
         kind_(kind),
+        rule_(rule),
         d_(method.objective().dim()),
         n_(method.agents()),
-        omega_(method.compressor().omega(d_).value_or(0.0)) {}
+        omega_(method.compressor().omega(d_).value_or(0.0)) {
+    if (rule_ == StepRule::kEq15Aggregate || rule_ == StepRule::kEq15Gradient) {
+      // (L0, L1) resolved as Method does: the options, else the objective's constants.
+      const MethodOptions& o = method.options();
+      const ObjectiveConstants constants = method.objective().constants();
+      l0_ = o.L0.value_or(constants.L0.value_or(0.0));
+      l1_ = o.L1.value_or(constants.L1.value_or(0.0));
+      p_ = method.normalization_p();
+      q_ = method.normalization_q();
+    }
+  }
 
-  std::string name() const override { return "closed_form"; }
+  std::string name() const override {
+    const bool delta = rule_ == StepRule::kNsgd || rule_ == StepRule::kEq15Aggregate;
+    return delta ? "closed_form(delta)" : "closed_form";
+  }
   Index noise_dim() const override { return kind_ == Kind::kRandK ? 2 * d_ : d_; }
   std::unique_ptr<LawWorkspace> make_workspace(Index cols) const override {
     auto ws = std::make_unique<ClosedFormWorkspace>();
@@ -48,8 +66,8 @@ class ClosedFormLaw final : public UpdateLaw {
                 LawWorkspace& base) const override {
     auto& ws = static_cast<ClosedFormWorkspace&>(base);
     method_.objective().gradient(X, ws.gradient);
-    const double h = method_.options().lr * method_.schedule().multiplier(k);
-    step_size.setConstant(h);
+    const double eta_k = method_.schedule().multiplier(k);
+    const double h = method_.options().lr * eta_k;
     const double inv_n = 1.0 / static_cast<double>(n_);
     for (Index c = 0; c < X.cols(); ++c) {
       const auto g = ws.gradient.col(c);
@@ -57,21 +75,18 @@ class ClosedFormLaw final : public UpdateLaw {
         case Kind::kAverage:
         case Kind::kBernoulli:
         case Kind::kRandK: {
-          // Batch-noise variance averaged over agents: (1/N^2) sum_i s_ij^2.
+          // D = (1/N) sum_i C(g + Z_i): E D = g and Cov D = diag(ws.variance) (+ the rand-k
+          // term), with ws.variance = (1/N) mean_i Var Z_i first (Thm 1, papers.md 7.2).
           mean_square_scale(g, ws);
           ws.variance *= inv_n;
-          if (kind_ == Kind::kAverage) {
-            noise.col(c) = h * ws.variance.cwiseSqrt().cwiseProduct(xi.col(c).head(d_));
-          } else if (kind_ == Kind::kBernoulli) {
+          if (kind_ == Kind::kBernoulli)
             ws.variance = (1.0 + omega_) * ws.variance + omega_ * inv_n * g.cwiseAbs2();
-            noise.col(c) = h * ws.variance.cwiseSqrt().cwiseProduct(xi.col(c).head(d_));
-          } else {
-            noise.col(c) = h * std::sqrt(1.0 + omega_) *
-                           ws.variance.cwiseSqrt().cwiseProduct(xi.col(c).head(d_));
-            add_rand_k_root(g, xi.col(c).tail(d_), h * std::sqrt(inv_n), noise.col(c));
-          }
-          mean.col(c) = h * g;
-          ws.direction.col(c) = g;
+          if (kind_ == Kind::kRandK) ws.variance *= 1.0 + omega_;
+          noise.col(c) = ws.variance.cwiseSqrt().cwiseProduct(xi.col(c).head(d_));
+          if (kind_ == Kind::kRandK)
+            add_rand_k_root(g, xi.col(c).tail(d_), std::sqrt(inv_n), noise.col(c));
+          // noise.col(c) = R_D xi; the step rule maps (g, R_D xi) to (mu, R xi).
+          step_size(c) = apply_step(g, eta_k, ws.variance, mean.col(c), noise.col(c));
           break;
         }
         case Kind::kSign: {
@@ -85,12 +100,14 @@ class ClosedFormLaw final : public UpdateLaw {
           ws.direction.col(c) *= inv_n;
           mean.col(c) = h * ws.direction.col(c);
           noise.col(c) = h * inv_n * ws.variance.cwiseMax(0.0).cwiseSqrt().cwiseProduct(xi.col(c));
+          step_size(c) = h;
           break;
         }
         case Kind::kMajority: {
           majority(g, ws, ws.direction.col(c), ws.variance);
           mean.col(c) = h * ws.direction.col(c);
           noise.col(c) = h * ws.variance.cwiseMax(0.0).cwiseSqrt().cwiseProduct(xi.col(c));
+          step_size(c) = h;
           break;
         }
       }
@@ -105,6 +122,14 @@ class ClosedFormLaw final : public UpdateLaw {
     method_.objective().hvp(X, V, ws.hv);
     if (kind_ != Kind::kSign) {  // E[D] = grad f: J v = Hess f v
       JV = ws.hv;
+      if (rule_ == StepRule::kScheduled) return;
+      // mu = h(||g||) g [DERIVED]: (1/h) d/de mu(x + e v) = Hv + (h'/h)(r) g (g . Hv) / r.
+      method_.objective().gradient(X, ws.gradient);
+      for (Index c = 0; c < X.cols(); ++c) {
+        const auto g = ws.gradient.col(c);
+        const double r = g.norm();
+        if (r > 0.0) JV.col(c) += (log_slope(r) / r * g.dot(ws.hv.col(c))) * g;
+      }
       return;
     }
     // E[D]_j = (1/N) sum_i phi(g_j / s_ij): J v = (1/N) sum_i phi'(g_j/s_ij)/s_ij (Hv)_j, with
@@ -125,14 +150,87 @@ class ClosedFormLaw final : public UpdateLaw {
   }
 
  private:
-  // ws.variance = sum_i s_ij^2 / N (the mean over agents of the per-coordinate variance).
+  // h(r) of the step rule at r = ||D|| (or ||grad f||), and h'(r)/h(r).
+  double step_at(double r, double eta_k) const {
+    switch (rule_) {
+      case StepRule::kScheduled:
+        return method_.options().lr * eta_k;
+      case StepRule::kNsgd:
+        return method_.options().lr * eta_k / r;
+      default:
+        return 2.0 * method_.options().eps * eta_k / ((l0_ + l1_ * r) * p_ + q_);
+    }
+  }
+  double log_slope(double r) const {
+    if (rule_ == StepRule::kScheduled) return 0.0;
+    if (rule_ == StepRule::kNsgd) return -1.0 / r;
+    return -l1_ * p_ / ((l0_ + l1_ * r) * p_ + q_);
+  }
+
+  // Maps the direction's law (mean g, noise = R_D xi, diagonal part `diag` of Sigma_D) to the
+  // update's (mean = mu, noise = R xi) and returns h_k; the formulas, all [DERIVED], are those of
+  // sde/law.hpp: exact for a step fixed given x, the delta method J R_D for a step of ||D||, the
+  // g = 0 fallbacks and the nsgd safeguard tr Cov U <= (eta eta_k)^2 (||U|| = eta eta_k).
+  double apply_step(const ConstVectorRef& g, double eta_k, const Vector& diag,
+                    Eigen::Ref<Vector> mean, Eigen::Ref<Vector> noise) const {
+    if (rule_ == StepRule::kScheduled || rule_ == StepRule::kEq15Gradient) {
+      const double h = step_at(g.norm(), eta_k);
+      mean = h * g;
+      noise *= h;
+      return h;
+    }
+    const double r = g.norm();
+    const double c = method_.options().lr * eta_k;
+    if (r == 0.0) {
+      mean.setZero();
+      double h = step_at(0.0, eta_k);
+      if (rule_ == StepRule::kNsgd) {
+        const double trace = diag.sum();  // the rand-k term vanishes at g = 0
+        h = trace > 0.0 ? c / std::sqrt(trace) : 0.0;
+      }
+      noise *= h;
+      return h;
+    }
+    const double h = step_at(r, eta_k);
+    mean = h * g;
+    const double along = h * log_slope(r) * g.dot(noise) / r;  // h'(r) (g . R_D xi) / r
+    noise = h * noise + along * g;
+    if (rule_ == StepRule::kNsgd) {
+      const double perp = sigma_trace(g, diag) - sigma_along(g, diag) / (r * r);
+      if (perp > r * r) noise *= r / std::sqrt(perp);
+    }
+    return h;
+  }
+
+  // tr Sigma_D and g^T Sigma_D g, with Sigma_D = diag(diag) + (1/N) c (d diag(g^2) - g g^T)
+  // for rand-k (c = omega/(d-1)), diag(diag) otherwise.
+  double sigma_trace(const ConstVectorRef& g, const Vector& diag) const {
+    double t = diag.sum();
+    if (kind_ == Kind::kRandK && d_ >= 2) t += omega_ / static_cast<double>(n_) * g.squaredNorm();
+    return t;
+  }
+  double sigma_along(const ConstVectorRef& g, const Vector& diag) const {
+    double q = g.cwiseAbs2().dot(diag);
+    if (kind_ == Kind::kRandK && d_ >= 2) {
+      const double c = omega_ / static_cast<double>(d_ - 1) / static_cast<double>(n_);
+      q += c * (static_cast<double>(d_) * g.cwiseAbs2().squaredNorm() -
+                g.squaredNorm() * g.squaredNorm());
+    }
+    return q;
+  }
+
+  // ws.variance = (1/N) sum_i Var Z_ij, the mean over agents of the per-coordinate variance:
+  // s_ij^2 for Gaussian noise, s_ij^2 nu/(nu - 2) for Student-t (nu > 2, papers.md 4.2).
   void mean_square_scale(const Eigen::Ref<const Vector>& g, ClosedFormWorkspace& ws) const {
     ws.variance.setZero();
     for (Index i = 0; i < n_; ++i) {
       noise_.scale(g, i, ws.scale);
       ws.variance += ws.scale.cwiseAbs2();
     }
-    ws.variance /= static_cast<double>(n_);
+    double factor = 1.0 / static_cast<double>(n_);
+    if (noise_.family() == NoiseModel::Family::kStudentT)
+      factor *= noise_.nu() / (noise_.nu() - 2.0);
+    ws.variance *= factor;
   }
 
   // out += a R(g) xi with R R^T = c (d diag(g^2) - g g^T), c = omega/(d-1) (papers.md 3):
@@ -211,8 +309,10 @@ class ClosedFormLaw final : public UpdateLaw {
   const Method& method_;
   const NoiseModel& noise_;
   Kind kind_;
+  StepRule rule_;
   Index d_, n_;
   double omega_;
+  double l0_ = 0, l1_ = 0, p_ = 1, q_ = 0;  // Eq. 15 (normalized_dcsgd)
 };
 
 struct MonteCarloWorkspace final : LawWorkspace {
@@ -288,18 +388,29 @@ std::unique_ptr<UpdateLaw> make_update_law(const Method& method, const LawOption
         "Sigma~^{1/2} of Thm 1 is undefined (papers.md 7.2). This is the papers' point: unbiased "
         "compression cannot tame heavy tails, while DSignSGD's SDE exists for every nu > 0.");
   }
+  // Minibatch noise has no closed-form scale: only Monte Carlo applies.
+  const bool closed_noise = noise.family() != NoiseModel::Family::kMinibatch;
   std::optional<ClosedFormLaw::Kind> closed;
-  if (kind == "dsgd" || (kind == "dcsgd" && compressor == "identity"))
-    closed = ClosedFormLaw::Kind::kAverage;
-  if (kind == "dcsgd" && compressor == "bernoulli") closed = ClosedFormLaw::Kind::kBernoulli;
-  if (kind == "dcsgd" && compressor == "rand_k") closed = ClosedFormLaw::Kind::kRandK;
+  auto rule = ClosedFormLaw::StepRule::kScheduled;
+  if (kind == "dsgd" || kind == "dcsgd" || kind == "normalized_dcsgd" || kind == "nsgd") {
+    // The averaged direction D has a closed-form law for these compressors (Thm 1).
+    if (compressor == "identity") closed = ClosedFormLaw::Kind::kAverage;
+    if (compressor == "bernoulli") closed = ClosedFormLaw::Kind::kBernoulli;
+    if (compressor == "rand_k") closed = ClosedFormLaw::Kind::kRandK;
+    if (kind == "nsgd") rule = ClosedFormLaw::StepRule::kNsgd;
+    if (kind == "normalized_dcsgd")
+      rule = method.options().norm_of == "gradient" ? ClosedFormLaw::StepRule::kEq15Gradient
+                                                    : ClosedFormLaw::StepRule::kEq15Aggregate;
+  }
   if (kind == "dsignsgd") closed = ClosedFormLaw::Kind::kSign;
   if (kind == "majority_vote") closed = ClosedFormLaw::Kind::kMajority;
+  if (!closed_noise) closed.reset();
   if (options.kind == "closed_form" || (options.kind == "auto" && closed)) {
     if (!closed)
       throw ConfigError("sde.law = \"closed_form\": " + kind + " with compressor " + compressor +
+                        " and noise " + noise.kind() +
                         " has no closed-form law; use law = \"monte_carlo\"");
-    return std::make_unique<ClosedFormLaw>(method, *closed);
+    return std::make_unique<ClosedFormLaw>(method, *closed, rule);
   }
   return std::make_unique<MonteCarloLaw>(method, options.samples);
 }

@@ -9,13 +9,15 @@
 // which for DCSGD is the poster's Thm 1 (-grad f dt + sqrt(eta/N) Sigma~^{1/2} dW) and for
 // DSignSGD its Thm 2.
 //
-// Closed forms (ClosedFormLaw), with g = grad f(x), s_i the per-coordinate noise scale of agent i
-// (noise/noise_model.hpp), h = eta eta_k:
-//   dsgd, dcsgd+identity:  mu = h g,   Cov = (h^2/N^2) sum_i diag(s_i^2)
-//   dcsgd+bernoulli(p):    mu = h g,   Cov = (h^2/N^2) sum_i [diag(s_i^2) + (1/p - 1) diag(g^2 +
-//   s_i^2)] dcsgd+rand_k:          mu = h g,   Cov = (h^2/N^2) sum_i [(1 + omega) diag(s_i^2) + c
-//   (d diag(g^2) - g g^T)]
-//                          c = (d - k)/(k (d - 1)); factor [sqrt((1+omega) mean s^2), R_randk(g)]
+// Closed forms (ClosedFormLaw), with g = grad f(x), v_ij = Var Z_ij the noise variance of agent
+// i on coordinate j (s_ij^2 for Gaussian kinds, s_ij^2 nu/(nu - 2) for Student-t with nu > 2;
+// s_ij the scale of noise/noise_model.hpp), h = eta eta_k:
+//   dsgd, dcsgd+identity:  mu = h g,   Cov = (h^2/N^2) sum_i diag(v_i)
+//   dcsgd+bernoulli(p):    mu = h g,   Cov = (h^2/N^2) sum_i [diag(v_i) + omega diag(g^2 + v_i)],
+//                          omega = 1/p - 1
+//   dcsgd+rand_k:          mu = h g,   Cov = (h^2/N^2) sum_i [(1 + omega) diag(v_i)
+//                                                            + c (d diag(g^2) - g g^T)],
+//                          c = (d - k)/(k (d - 1)); factor [sqrt((1+omega) mean v), R_randk(g)]
 //                          with R_randk the closed-form root of papers.md 3 (m = 2d)   [DERIVED]
 //   dsignsgd:              mu = (h/N) sum_i m_i,  Cov = (h^2/N^2) sum_i diag(1 - m_i^2)
 //                          m_ij = erf(g_j/(sqrt2 s_ij)) (Gaussian), 2 Xi_nu(g_j/s_ij) (Student-t)
@@ -23,6 +25,33 @@
 //                          law of the N agent signs (P(sign_i = +1) = (1 + m_ij)/2) [DERIVED]
 // The Gaussian-noise closed forms need a finite covariance: DCSGD/DSGD under Student-t noise
 // with nu <= 2 has no SDE (papers.md 7.2), and building its law is an error that says so.
+//
+// Normalized methods (papers.md 2.5), U = h(n) D with D = (1/N) sum_i C(g_i) the DCSGD direction
+// above (identity, bernoulli, rand_k): E D = g, Cov D = Sigma_D = the dcsgd rows with h = 1,
+// factor R_D. With r = ||g||, u = g/r, Pi = I - u u^T:
+//   nsgd:              h(n) = eta eta_k / n,                       n = ||D||
+//   normalized_dcsgd:  h(n) = eta_k 2 eps / ((L0 + L1 n) P + Q),   n = ||D|| (norm_of = aggregate)
+//                      (P, Q of Eq. 15, method/method.hpp)         or ||g|| (norm_of = gradient)
+//   norm_of = "gradient": h = h(r) is fixed given x; exact:                               [DERIVED]
+//     mu = h(r) g,   Cov = h(r)^2 Sigma_D,   R = h(r) R_D.
+//   n = ||D||: the delta method, D -> h(||D||) D linearised at D = g:                     [DERIVED]
+//     mu ~ h(r) g,   Cov ~ J Sigma_D J^T,   R = J R_D,   J = h(r) I + h'(r) g g^T / r,
+//     applied column by column, J v = h(r) v + h'(r) g (g . v) / r (no d x d matrix);
+//     nsgd: J = (eta eta_k / r) Pi, so U has no noise along g;
+//     Eq. 15: h'(r) / h(r) = -L1 P / ((L0 + L1 r) P + Q).
+//     A small-noise approximation, valid when the noise of ||D|| is small against ||g||:
+//     eps2 = tr Sigma_D / r^2 << 1. The neglected mean term is second order,
+//       h'(r) Sigma_D u + (u/2) (r h''(r) u^T Sigma_D u + h'(r) tr(Pi Sigma_D)),
+//     and the covariance's relative error is O(eps2). Elsewhere use law = "monte_carlo".
+//   At g = 0 the norm is not differentiable:                                              [DERIVED]
+//     Eq. 15: mu = 0, R = h(0) R_D (the limit of J as g -> 0);
+//     nsgd: mu = 0 (E U = 0 by symmetry), R = eta eta_k R_D / sqrt(tr Sigma_D), which has the
+//     exact trace (||U|| = eta eta_k) and is exact for isotropic Sigma_D.
+//   nsgd safeguard: tr Cov U <= E||U||^2 = (eta eta_k)^2 exactly, while the delta method gives
+//     (eta eta_k / r)^2 tr(Pi Sigma_D); R is scaled down to meet the bound when
+//     tr(Pi Sigma_D) > r^2 (far outside the small-noise regime).                       [DERIVED]
+// step_size = h(r) (the time the step advances; for n = ||D|| the first-order E h). name() is
+// "closed_form(delta)" for the delta-method laws, "closed_form" for the exact ones.
 //
 // MonteCarloLaw works for every method: it draws M independent updates U^(1..M) at x with the
 // method's own sampler (streams of Purpose::kLaw), and uses their sample mean and the factor
@@ -45,7 +74,8 @@ struct LawWorkspace {
 class UpdateLaw {
  public:
   virtual ~UpdateLaw() = default;
-  virtual std::string name() const = 0;  // "closed_form" or "monte_carlo(M)"
+  // "closed_form", "closed_form(delta)" (the small-noise delta method) or "monte_carlo(M)"
+  virtual std::string name() const = 0;
   // m: the number of standard normals one column of the diffusion consumes.
   virtual Index noise_dim() const = 0;
   virtual std::unique_ptr<LawWorkspace> make_workspace(Index cols) const = 0;
@@ -55,8 +85,12 @@ class UpdateLaw {
   virtual void evaluate(const ConstBatchRef& X, std::int64_t k, std::uint64_t seed,
                         std::uint64_t first_replica, const ConstBatchRef& xi, BatchRef mean,
                         BatchRef noise, RowVectorRef step_size, LawWorkspace& ws) const = 0;
-  // The mean direction E[D] (without h) and, for the modified/stable flavours, its directional
-  // derivative along v: J v = d/de E[D](x + e v). Only laws with a smooth closed form have it.
+  // For the modified/stable flavours: the derivative of the mean update along v, divided by the
+  // step size h = step_size(x): J v = (1/h) d/de mu(x + e v), so that (h^2/2) J (mu/h) is half
+  // of (grad mu) mu, the second-order modified-equation term (sde/sde.hpp). With h independent
+  // of x this is d/de E[D](x + e v) (DSGD, DCSGD: Hess f v). For the normalized laws, mu = h(r) g:
+  // J v = Hess f v + (h'(r)/h(r)) g (g . Hess f v) / r                                  [DERIVED]
+  // Only laws with a smooth closed form have it (not majority_vote, not Monte Carlo).
   virtual bool has_jacobian() const { return false; }
   virtual void mean_direction_jacobian(const ConstBatchRef& X, const ConstBatchRef& V, BatchRef JV,
                                        LawWorkspace& ws) const;
@@ -67,9 +101,10 @@ struct LawOptions {
   Index samples = 64;         // monte_carlo: M
 };
 
-// The law of `method`'s update. kind = auto takes the closed form where one exists, else Monte
-// Carlo. Throws ConfigError when no law exists (DCSGD with infinite-variance noise) or when a
-// closed form is asked for a method without one.
+// The law of `method`'s update. kind = auto takes the closed form where one exists (for nsgd and
+// normalized_dcsgd on ||D||, the delta method above), else Monte Carlo (other compressors,
+// minibatch noise). Throws ConfigError when no law exists (DCSGD with infinite-variance noise) or
+// when a closed form is asked for a method without one.
 std::unique_ptr<UpdateLaw> make_update_law(const Method& method, const LawOptions& options);
 
 }  // namespace dcsde

@@ -9,7 +9,9 @@
 // and DCSGD m = grad f and J m = Hess f grad f, so `modified` is the classic second-order
 // modified equation -grad f - (eta eta_t/2) Hess f grad f (times eta_t) and `stable` is paper 2's
 // stability-faithful drift -eta_t grad f + (eta eta_t^2/2) Hess f grad f; for DSignSGD the same
-// construction applies to m = (1/N) sum_i m_i [DERIVED].
+// construction applies to m = (1/N) sum_i m_i [DERIVED]. For nsgd and normalized_dcsgd, whose
+// step h depends on x, the law's J (sde/law.hpp) makes (h_k^2/2) J m = (1/2) (grad mu) mu, the
+// modified equation of x' = x - mu(x) [DERIVED].
 //
 // Integrators take `substeps` steps of dt = eta/substeps per optimizer step, with Brownian
 // increments from their own Philox streams (seed, replica, 0, Purpose::kBrownian, step), so
