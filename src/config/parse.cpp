@@ -1,4 +1,6 @@
 // TOML -> ExperimentPlan: overrides, sweep expansion, typed reading, range validation.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -136,12 +138,12 @@ void check_per_agent(const Located& at, const std::string& key, const std::vecto
 }
 
 void validate(const Experiment& e, const Located& at) {
-  const std::set<std::string> objectives = {"quadratic", "quadratic_rotated", "quartic",
-                                            "cosh",      "log_cosh",          "logistic"};
+  const std::set<std::string> objectives = {"quadratic", "quadratic_rotated", "quartic", "cosh",
+                                            "log_cosh",  "logistic",          "torch"};
   if (!at.nodes.count("problem.objective"))
     throw ConfigError(at.file + ": missing required key problem.objective (one of " +
                       join({objectives.begin(), objectives.end()}, ", ") + ").");
-  if (!at.nodes.count("problem.dim"))
+  if (!at.nodes.count("problem.dim") && e.objective.kind != "torch")
     throw ConfigError(at.file + ": missing required key problem.dim (the dimension d >= 1).");
   if (!at.nodes.count("method.kind"))
     throw ConfigError(at.file + ": missing required key method.kind.");
@@ -293,6 +295,20 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
       (e.method.kind == "dsignsgd" || e.method.kind == "majority_vote"))
     e.compressor.kind = "sign";
   e.run.steps = e.method.steps;
+  if (e.objective.kind == "torch") {
+    // A network's dimension is its parameter count: build it (the data is loaded once per
+    // process) and locate its errors at the key they name.
+    if (at.nodes.count("problem.dim"))
+      throw ConfigError(at.where("problem.dim") +
+                        ": problem.dim is set by the network for objective = 'torch'; remove it");
+    try {
+      e.objective.dim = make_objective(e.objective)->dim();
+    } catch (const ConfigError& error) {
+      const std::string message = error.what();
+      const std::string key = message.substr(0, message.find(' '));
+      throw ConfigError((at.nodes.count(key) ? at.where(key) : at.file) + ": " + message);
+    }
+  }
   validate(e, at);
   // Combinations the ranges cannot see (dsgd with rand_k, Eq. 15 without L0): the constructors
   // say why; locate the message at the key it names.
@@ -312,11 +328,14 @@ std::string stem(const std::string& path) { return std::filesystem::path(path).s
 
 Assembled assemble(const Experiment& e) {
   Assembled a;
-  a.objective = make_objective(e.objective);
+  ObjectiveOptions objective = e.objective;
+  objective.network.threads = e.run.threads > 0 ? e.run.threads : omp_get_num_procs();
+  a.objective = make_objective(objective);
   a.noise = std::make_unique<NoiseModel>(e.noise, e.agents, e.objective.dim);
   a.compressor = make_compressor(e.compressor, e.objective.dim);
   a.method = std::make_unique<Method>(e.method, *a.objective, *a.noise, *a.compressor, e.agents);
   if (e.sde) a.sde = std::make_unique<SdeProcess>(*a.method, *e.sde);
+  a.x0 = a.objective->initial_point().value_or(e.initial_state());
   return a;
 }
 

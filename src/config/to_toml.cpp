@@ -18,9 +18,26 @@ toml::array to_array(const std::vector<double>& v) {
 
 std::string to_toml(const Experiment& e) {
   toml::table problem{{"objective", e.objective.kind},
-                      {"dim", static_cast<std::int64_t>(e.objective.dim)},
-                      {"x0", to_array(e.x0)},
                       {"seed", static_cast<std::int64_t>(e.objective.seed)}};
+  if (e.objective.kind == "torch") {
+    // The dimension and the initial state follow from the network and the seed.
+    const NetworkOptions& n = e.objective.network;
+    problem.insert("model", n.model);
+    problem.insert("dataset", n.dataset);
+    if (!n.data_path.empty()) problem.insert("data_path", n.data_path);
+    for (const auto& [key, value] : {std::pair{"width", n.width},
+                                     {"depth", n.depth},
+                                     {"heads", n.heads},
+                                     {"patch", n.patch},
+                                     {"context", n.context},
+                                     {"full_batch", n.full_batch},
+                                     {"test_examples", n.test_examples}})
+      problem.insert(key, static_cast<std::int64_t>(value));
+    problem.insert("precision", n.precision);
+  } else {
+    problem.insert("dim", static_cast<std::int64_t>(e.objective.dim));
+    problem.insert("x0", to_array(e.x0));
+  }
   if (e.objective.kind == "quadratic" || e.objective.kind == "quadratic_rotated") {
     if (!e.objective.eigenvalues.empty()) {
       problem.insert("eigenvalues", to_array(e.objective.eigenvalues));

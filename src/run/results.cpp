@@ -61,6 +61,7 @@ nlohmann::json to_json(const ProcessSummary& s) {
                 {"loss_std", optional_json(s.final_loss_std)},
                 {"loss_sem", optional_json(s.final_loss_sem)},
                 {"grad_norm_mean", optional_json(s.final_grad_norm_mean)}};
+  for (const auto& [metric, value] : s.final_metrics) j["final"][metric] = value;
   j["asymptotic_loss"] = {{"mean", optional_json(s.asymptotic_loss_mean)},
                           {"sem", optional_json(s.asymptotic_loss_sem)},
                           {"records", s.asymptotic_records}};

@@ -133,6 +133,9 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
   std::vector<Moments> moments(static_cast<std::size_t>(n_blocks * n_rec));
   std::vector<double> tail_mean(static_cast<std::size_t>(replicas), 0.0);
   std::vector<std::int64_t> died_at(static_cast<std::size_t>(replicas), -1);
+  // Held-out metrics of each replica's final state (objectives with data, e.g. torch).
+  std::vector<std::vector<std::pair<std::string, double>>> final_metrics(
+      static_cast<std::size_t>(replicas));
 
   const int threads = options.threads > 0 ? options.threads : omp_get_num_procs();
   ProgressTicker ticker(progress, static_cast<std::int64_t>(replicas) * options.steps);
@@ -171,7 +174,12 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
         }
         ++next_record;
       }
-      if (k == options.steps) break;
+      if (k == options.steps) {
+        for (Index c = 0; c < cols; ++c)
+          if (alive[static_cast<std::size_t>(c)])
+            final_metrics[static_cast<std::size_t>(first + c)] = objective.evaluate(X.col(c));
+        break;
+      }
       process.step(X, k, options.seed, static_cast<std::uint64_t>(first), *workspace, h);
       for (Index c = 0; c < cols; ++c) {
         if (!alive[static_cast<std::size_t>(c)]) continue;
@@ -235,6 +243,19 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
             : 0.0;
   }
   summary.asymptotic_records = tail;
+  // Mean of each metric over the live replicas, in replica order (thread-independent).
+  Index evaluated = 0;
+  for (Index i = 0; i < replicas; ++i) {
+    const auto& metrics = final_metrics[static_cast<std::size_t>(i)];
+    if (metrics.empty() || died_at[static_cast<std::size_t>(i)] >= 0) continue;
+    if (evaluated++ == 0) {
+      summary.final_metrics = metrics;
+    } else {
+      for (std::size_t m = 0; m < metrics.size(); ++m)
+        summary.final_metrics[m].second += metrics[m].second;
+    }
+  }
+  for (auto& metric : summary.final_metrics) metric.second /= static_cast<double>(evaluated);
 
   if (summary.diverged == 0) {
     summary.status = RunStatus::kCompleted;

@@ -84,6 +84,7 @@ struct Assembled {
   std::unique_ptr<Compressor> compressor;
   std::unique_ptr<Method> method;
   std::unique_ptr<SdeProcess> sde;  // when experiment.sde is set
+  Vector x0;  // the initial state: the objective's own (a network's initialisation) or problem.x0
 };
 Assembled assemble(const Experiment& experiment);
 

@@ -19,13 +19,16 @@ struct NetworkOptions {
   std::string model = "mlp";              // mlp | resnet | vit | gpt
   std::string dataset = "fashion_mnist";  // fashion_mnist | text
   std::string data_path;                  // empty: the Debian package's location
-  Index width = 64;    // mlp: hidden units; resnet: channels; vit, gpt: embedding width
-  Index depth = 2;     // mlp: hidden layers; resnet: residual blocks; vit, gpt: attention blocks
+  Index width =
+      0;  // mlp: hidden units; resnet: channels; vit, gpt: embedding width (0: model default)
+  Index depth = 0;     // mlp: hidden layers; resnet: residual blocks; vit, gpt: blocks (0: default)
   Index heads = 4;     // vit, gpt: attention heads (divides width)
   Index patch = 7;     // vit: patch side in pixels (divides 28)
   Index context = 32;  // gpt: characters of context
-  Index full_batch = 1024;     // examples of the fixed batch behind f, grad f and the curves
-  Index test_examples = 2000;  // held-out examples for the final test metrics (0: none)
+  Index full_batch = 1024;            // examples of the fixed batch behind f, grad f and the curves
+  Index test_examples = 2000;         // held-out examples for the final test metrics (0: none)
+  std::string precision = "float32";  // float32 | float64 (exact finite-difference checks)
+  int threads = 1;  // LibTorch intra-op threads (set from run.threads by config/assemble)
 };
 
 // The factory of objective = "torch"; empty when this build has no LibTorch.

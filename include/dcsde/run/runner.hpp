@@ -65,6 +65,9 @@ struct ProcessSummary {
   // Mean over the tail records of each live replica, then mean and standard error over replicas.
   std::optional<double> asymptotic_loss_mean, asymptotic_loss_sem;
   std::int64_t asymptotic_records = 0;
+  // Objective::evaluate at the last step (test_loss, test_accuracy, ...), mean over the live
+  // replicas; empty for objectives without held-out data or when none is alive.
+  std::vector<std::pair<std::string, double>> final_metrics;
   double bits_per_agent_per_step = 0.0;
   double wall_seconds = 0.0;
   Curves curves;
