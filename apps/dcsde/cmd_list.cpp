@@ -36,8 +36,17 @@ int list(bool markdown) {
       "  inv_sqrt           eta_k = 1/sqrt(k+1)\n"
       "  piecewise          eta_k from method.schedule_points = [[step, multiplier], ...]\n\n");
   std::printf(
-      "Backends:\n  local              N agents simulated in one process (OpenMP over replicas)\n"
-      "  mpi                unavailable in this build\n\n");
+      "Backends (dcsde run --backend):\n"
+      "  local              N agents simulated in one process (OpenMP over replicas)\n");
+#ifdef DCSDE_HAVE_MPI
+  std::printf(
+      "  mpi                available: agents spread over the ranks of mpirun, compressed "
+      "messages on the wire\n\n");
+#else
+  std::printf(
+      "  mpi                unavailable: this dcsde was built without MPI (install libopenmpi-dev "
+      "openmpi-bin and rebuild)\n\n");
+#endif
   std::printf("Keys of an experiment file:\n");
   std::string section;
   for (const KeyInfo& k : experiment_keys()) {

@@ -2,10 +2,17 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <optional>
 
 #include "commands.hpp"
 #include "dcsde/config/experiment.hpp"
+#include "dcsde/core/error.hpp"
+#ifdef DCSDE_HAVE_MPI
+#include "dcsde/dist/process.hpp"
+#endif
 #include "dcsde/run/progress.hpp"
 #include "dcsde/run/results.hpp"
 #include "dcsde/run/weak_error.hpp"
@@ -47,7 +54,18 @@ struct PointResult {
   ProcessSummary optimizer;
   std::optional<ProcessSummary> sde;
   std::optional<WeakError> weak;
-  std::string law;  // the SDE's update law, e.g. closed_form or monte_carlo(64)
+  std::string law;                  // the SDE's update law, e.g. closed_form or monte_carlo(64)
+  nlohmann::json communication;     // --backend mpi: bytes and seconds of the exchange
+  std::string communication_brief;  // the same, one line for the printed summary
+};
+
+// Where the optimizer of each point runs: in this process (local), or over MPI ranks (dist/).
+struct Backend {
+  bool writes = true;       // this process writes the results and prints the summary
+  bool stage_early = true;  // create the results folder before running (fails early)
+  std::function<void(const Assembled&, const Experiment&, const ProgressCallback&, PointResult&)>
+      optimizer;
+  std::function<void()> done;  // after the last optimizer run
 };
 
 nlohmann::json weak_json(const std::optional<WeakErrorEntry>& w) {
@@ -73,6 +91,8 @@ nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const P
   for (const auto& [key, value] : point.values) values[key] = value;
   j["swept"] = values;
   j["processes"]["optimizer"] = to_json(summary);
+  if (!result.communication.is_null())
+    j["processes"]["optimizer"]["communication"] = result.communication;
   if (result.sde) {
     j["processes"]["sde"] = to_json(*result.sde);
     j["processes"]["sde"]["law"] = result.law;
@@ -88,9 +108,8 @@ nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const P
   return j;
 }
 
-}  // namespace
-
-int run(const RunArgs& args) {
+// The experiment of `args`, its optimizers run by `backend`.
+int run_experiment(const RunArgs& args, const Backend& backend) {
   std::vector<std::string> sets = args.sets;
   if (args.threads >= 0) sets.push_back("run.threads=" + std::to_string(args.threads));
   if (args.seed >= 0) sets.push_back("run.seed=" + std::to_string(args.seed));
@@ -98,44 +117,60 @@ int run(const RunArgs& args) {
   const ExperimentPlan plan = load_experiment(args.file, sets);
   const Experiment& first = plan.points.front().experiment;
   const fs::path out = args.out.empty() ? fs::path("results") / first.name : fs::path(args.out);
-  StagedDirectory staged(out);
+  // Over MPI the folder is created after the exchanges: a rank that dies mid-run must not leave
+  // rank 0's staging folder behind (mpirun ends rank 0 without unwinding).
+  std::optional<StagedDirectory> staged;
+  if (backend.stage_early) staged.emplace(out);
   const bool plot = !args.no_plot && first.plot;
+  const bool quiet = args.quiet || !backend.writes;
 
-  std::vector<PointResult> results;
+  // The optimizers first (every rank takes part), then the SDEs and the files (the writer).
+  std::vector<PointResult> results(plan.points.size());
+  std::vector<std::optional<Assembled>> built(plan.points.size());
+  auto label_of = [&](std::size_t i) {
+    return plan.is_sweep()
+               ? fmt::format("[{}/{}] {}", i + 1, plan.points.size(), plan.points[i].label)
+               : plan.points[i].experiment.name;
+  };
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    const Experiment& e = plan.points[i].experiment;
+    built[i] = assemble(e);
+    ProgressReporter reporter(
+        label_of(i), quiet ? ProgressReporter::Mode::kQuiet : ProgressReporter::Mode::kAuto);
+    backend.optimizer(*built[i], e, std::ref(reporter), results[i]);
+    if (!built[i]->sde) built[i].reset();  // keep only what the SDE pass needs
+  }
+  if (backend.done) backend.done();
+  if (!backend.writes) return 0;
+  if (!staged) staged.emplace(out);
+
   std::vector<std::string> warnings;
   nlohmann::json points = nlohmann::json::array();
   std::vector<std::pair<std::string, fs::path>> curve_files;
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
     const SweepPoint& point = plan.points[i];
     const Experiment& e = point.experiment;
-    const Assembled built = assemble(e);
-    OptimizerProcess process(*built.method);
-    const std::string label =
-        plan.is_sweep() ? fmt::format("[{}/{}] {}", i + 1, plan.points.size(), point.label)
-                        : e.name;
-    ProgressReporter reporter(
-        label, args.quiet ? ProgressReporter::Mode::kQuiet : ProgressReporter::Mode::kAuto);
-    PointResult result{
-        run_process(process, e.initial_state(), e.run, std::ref(reporter)), {}, {}, {}};
-    if (built.sde) {
-      ProgressReporter sde_reporter(label + " (sde)", args.quiet ? ProgressReporter::Mode::kQuiet
-                                                                 : ProgressReporter::Mode::kAuto);
-      result.sde = run_process(*built.sde, e.initial_state(), e.run, std::ref(sde_reporter));
+    PointResult& result = results[i];
+    if (built[i]) {
+      ProgressReporter sde_reporter(label_of(i) + " (sde)", args.quiet
+                                                                ? ProgressReporter::Mode::kQuiet
+                                                                : ProgressReporter::Mode::kAuto);
+      result.sde = run_process(*built[i]->sde, built[i]->x0, e.run, std::ref(sde_reporter));
       result.weak = weak_error(result.optimizer, *result.sde);
-      result.law = built.sde->law().name();
+      result.law = built[i]->sde->law().name();
+      built[i].reset();
     }
-    results.push_back(std::move(result));
     const fs::path dir =
-        plan.is_sweep() ? staged.path() / "points" / fmt::format("{:03d}-{}", i, slug(point.label))
-                        : staged.path();
-    nlohmann::json j = write_point(dir, point, results.back(), plot && !plan.is_sweep(), warnings);
-    j["dir"] = fs::relative(dir, staged.path()).string();
+        plan.is_sweep() ? staged->path() / "points" / fmt::format("{:03d}-{}", i, slug(point.label))
+                        : staged->path();
+    nlohmann::json j = write_point(dir, point, result, plot && !plan.is_sweep(), warnings);
+    j["dir"] = fs::relative(dir, staged->path()).string();
     points.push_back(j);
     curve_files.push_back({point.label, dir / "curves.csv"});
   }
 
   if (plan.is_sweep()) {
-    write_text(staged.path() / "config.toml", plan.resolved_toml);
+    write_text(staged->path() / "config.toml", plan.resolved_toml);
     std::string csv;
     for (const auto& key : plan.swept_keys) csv += csv_field(key) + ",";
     csv +=
@@ -155,20 +190,20 @@ int run(const RunArgs& args) {
           csv_number(s.final_grad_norm_mean), csv_number(s.asymptotic_loss_mean),
           csv_number(s.asymptotic_loss_sem), s.bits_per_agent_per_step, s.wall_seconds);
     }
-    write_text(staged.path() / "sweep.csv", csv);
+    write_text(staged->path() / "sweep.csv", csv);
     nlohmann::json j;
     j["experiment"] = first.name;
     j["dcsde_version"] = DCSDE_VERSION;
     j["swept_keys"] = plan.swept_keys;
     j["points"] = points;
-    write_text(staged.path() / "summary.json", j.dump(2) + "\n");
+    write_text(staged->path() / "summary.json", j.dump(2) + "\n");
     if (plot) {
       const std::string title = first.description.empty() ? first.name : first.description;
-      const std::string why = plot_curves(staged.path() / "loss.png", title, curve_files);
+      const std::string why = plot_curves(staged->path() / "loss.png", title, curve_files);
       if (!why.empty()) warnings.push_back("plot skipped (" + why + ")");
     }
   }
-  staged.commit();
+  staged->commit();
 
   // The readable summary.
   std::printf("\n%s: %s, d = %lld, N = %lld agents, %lld replicas x %lld steps\n",
@@ -188,6 +223,8 @@ int run(const RunArgs& args) {
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
     const Experiment& e = plan.points[i].experiment;
     row(plan.points[i].label, e.method.kind, e.compressor.kind, results[i].optimizer);
+    if (!results[i].communication_brief.empty())
+      std::printf("  %s\n", results[i].communication_brief.c_str());
     if (results[i].sde) {
       row("  SDE " + e.sde->model + ", " + results[i].law, e.sde->integrator, "", *results[i].sde);
       const auto& w = results[i].weak->loss;
@@ -208,6 +245,52 @@ int run(const RunArgs& args) {
               plan.is_sweep() ? ", sweep.csv, points/" : "",
               plot && warnings.empty() ? ", loss.png" : "");
   return 0;
+}
+}  // namespace
+
+int run(const RunArgs& args) {
+  if (args.backend != "mpi" && args.exchange != "gather")
+    throw ConfigError("--exchange " + args.exchange + " applies to --backend mpi only");
+  if (args.backend == "mpi") {
+#ifdef DCSDE_HAVE_MPI
+    const dist::ExchangeMode exchange = dist::parse_exchange(args.exchange);
+    // Every rank runs this; each error ends every rank (dist/session.hpp "Failure protocol").
+    return dist::run_on_ranks([&](dist::Session& session) {
+      Backend backend;
+      backend.writes = session.rank() == 0;
+      backend.stage_early = false;
+      backend.optimizer = [&](const Assembled& built, const Experiment& e,
+                              const ProgressCallback& progress, PointResult& result) {
+        dist::DistributedRun r =
+            dist::run_optimizer(session, *built.method, built.x0, e.run, exchange, progress);
+        result.optimizer = std::move(r.summary);
+        result.communication = dist::to_json(r.communication);
+        result.communication_brief = r.communication.brief();
+      };
+      backend.done = [&] { session.finish_exchanges(); };
+      return run_experiment(args, backend);
+    });
+#else
+    throw ConfigError(
+        "--backend mpi: this dcsde was built without MPI; install libopenmpi-dev openmpi-bin "
+        "(scripts/setup --with-mpi) and rebuild");
+#endif
+  }
+  // Under mpirun every process would run the whole experiment and write the same folder.
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"}) {
+    const char* n = std::getenv(var);
+    if (n != nullptr && std::atoi(n) > 1)
+      throw ConfigError(std::string("dcsde run was started by mpirun with ") + n +
+                        " processes but --backend local: add --backend mpi to spread the agents "
+                        "over the ranks");
+  }
+  Backend local;
+  local.optimizer = [](const Assembled& built, const Experiment& e,
+                       const ProgressCallback& progress, PointResult& result) {
+    OptimizerProcess process(*built.method);
+    result.optimizer = run_process(process, built.x0, e.run, progress);
+  };
+  return run_experiment(args, local);
 }
 
 }  // namespace dcsde::cli

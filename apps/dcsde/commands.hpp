@@ -15,6 +15,8 @@ struct RunArgs {
   std::vector<std::string> sets;
   bool quiet = false;
   bool no_plot = false;
+  std::string backend = "local";    // local | mpi (agents over MPI ranks, src/dist)
+  std::string exchange = "gather";  // mpi: gather (bit-identical) | allreduce (dsgd, rounding)
 };
 
 struct ScaleArgs {

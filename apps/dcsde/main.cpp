@@ -4,8 +4,14 @@
 
 #include "commands.hpp"
 #include "dcsde/core/error.hpp"
+#ifdef DCSDE_HAVE_TORCH
+#include "dcsde/torch/torch.hpp"
+#endif
 
 int main(int argc, char** argv) {
+#ifdef DCSDE_HAVE_TORCH
+  dcsde::torch_networks::install();  // objective = "torch"
+#endif
   CLI::App app{
       "dcsde: distributed optimization under gradient noise and compression, and its SDEs"};
   app.set_version_flag("--version", std::string("dcsde ") + DCSDE_VERSION);
@@ -24,6 +30,14 @@ int main(int argc, char** argv) {
   run->add_option("--set", run_args.sets, "override a key: --set noise.sigma=0.5 (repeatable)");
   run->add_flag("--quiet", run_args.quiet, "no progress output");
   run->add_flag("--no-plot", run_args.no_plot, "do not draw loss.png");
+  run->add_option("--backend", run_args.backend,
+                  "local: one process; mpi: agents spread over the ranks of mpirun "
+                  "(docs/distributed.md)")
+      ->check(CLI::IsMember({"local", "mpi"}));
+  run->add_option("--exchange", run_args.exchange,
+                  "mpi: gather the compressed messages (bit-identical to local) or, for dsgd, "
+                  "allreduce the gradients (equal up to rounding)")
+      ->check(CLI::IsMember({"gather", "allreduce"}));
 
   std::string validate_file;
   std::vector<std::string> validate_sets;

@@ -69,9 +69,10 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
   compress_ = comp != "identity";
   minibatch_ = noise_.family() == NoiseModel::Family::kMinibatch;
   if (minibatch_ && !objective_.has_minibatches())
-    throw ConfigError("noise.kind = 'minibatch' needs an objective with its own data (objective = "
-                      "'torch'); '" + objective_.name() +
-                      "' has none: inject noise with noise.kind = 'gaussian' or 'student_t'");
+    throw ConfigError(
+        "noise.kind = 'minibatch' needs an objective with its own data (objective = "
+        "'torch'); '" +
+        objective_.name() + "' has none: inject noise with noise.kind = 'gaussian' or 'student_t'");
 
   if (kind == "nsgd") rule_ = StepRule::kNormalized;
   if (kind == "normalized_dcsgd") {
@@ -135,7 +136,8 @@ void Method::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t 
                   MethodWorkspace& ws, RowVectorRef step_sizes) const {
   prepare(X, ws);
   ws.direction.setZero();
-  for (Index i = 0; i < agents_; ++i) ws.direction += agent_message(i, X, k, seed, first_replica, ws);
+  for (Index i = 0; i < agents_; ++i)
+    ws.direction += agent_message(i, X, k, seed, first_replica, ws);
   finish(X, k, ws, step_sizes);
 }
 
@@ -144,19 +146,25 @@ void Method::prepare(const ConstBatchRef& X, MethodWorkspace& ws) const {
     objective_.gradient(X, ws.gradient);
 }
 
-const Batch& Method::agent_message(Index agent, const ConstBatchRef& X, std::int64_t k,
-                                   std::uint64_t seed, std::uint64_t first_replica,
-                                   MethodWorkspace& ws) const {
-  const DrawContext ctx{seed, first_replica, static_cast<std::uint32_t>(agent),
-                        static_cast<std::uint64_t>(k)};
+const Batch& Method::agent_gradient(Index agent, const ConstBatchRef& X, std::int64_t k,
+                                    std::uint64_t seed, std::uint64_t first_replica,
+                                    MethodWorkspace& ws) const {
+  const DrawContext ctx = draw_context(agent, k, seed, first_replica);
   if (minibatch_) {
     // Each agent draws its own minibatch from the objective's data (noise.kind = "minibatch").
     objective_.minibatch_gradient(X, ctx, noise_.batch(), ws.agent_gradient);
   } else {
     noise_.sample(ws.gradient, ctx, ws.agent_gradient);
   }
+  return ws.agent_gradient;
+}
+
+const Batch& Method::agent_message(Index agent, const ConstBatchRef& X, std::int64_t k,
+                                   std::uint64_t seed, std::uint64_t first_replica,
+                                   MethodWorkspace& ws) const {
+  agent_gradient(agent, X, k, seed, first_replica, ws);
   if (!compress_) return ws.agent_gradient;
-  compressor_.apply(ws.agent_gradient, ctx, ws.message);
+  compressor_.apply(ws.agent_gradient, draw_context(agent, k, seed, first_replica), ws.message);
   return ws.message;
 }
 

@@ -79,9 +79,27 @@ class Method final {
   void prepare(const ConstBatchRef& X, MethodWorkspace& ws) const;
   // 2. Agent `agent`'s message C_i(g_i) for every column; returns the buffer that holds it
   //    (ws.message, or ws.agent_gradient when nothing is compressed). Valid until the next call.
+  //    It is agent_gradient followed by compressor().apply with draw_context(agent, k, ...).
   const Batch& agent_message(Index agent, const ConstBatchRef& X, std::int64_t k,
                              std::uint64_t seed, std::uint64_t first_replica,
                              MethodWorkspace& ws) const;
+  // 2a. Agent `agent`'s stochastic gradient g_i for every column, before compression, in
+  //     ws.agent_gradient. A transport encodes column c of it with compressor().encode and the
+  //     stream draw_context(agent, k, seed, first_replica).stream(c, Purpose::kCompression):
+  //     decoding gives what agent_message returns, bit for bit (the Compressor contract).
+  const Batch& agent_gradient(Index agent, const ConstBatchRef& X, std::int64_t k,
+                              std::uint64_t seed, std::uint64_t first_replica,
+                              MethodWorkspace& ws) const;
+  // The name of agent `agent`'s random streams at step k for the block starting at
+  // `first_replica` (noise, minibatch and compression draws).
+  static DrawContext draw_context(Index agent, std::int64_t k, std::uint64_t seed,
+                                  std::uint64_t first_replica) {
+    return DrawContext{seed, first_replica, static_cast<std::uint32_t>(agent),
+                       static_cast<std::uint64_t>(k)};
+  }
+  // Whether agent messages go through the compressor (false for identity, whose message is the
+  // gradient itself).
+  bool compresses() const { return compress_; }
   // 3. With ws.direction = sum_i m_i (summed in agent order), aggregates, computes h_k and moves X.
   void finish(BatchRef X, std::int64_t k, MethodWorkspace& ws, RowVectorRef step_sizes) const;
 

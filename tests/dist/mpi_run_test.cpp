@@ -1,0 +1,228 @@
+// dcsde run --backend mpi under mpirun, as a user runs it: results bit-identical to the local
+// backend for 1, 2 and 4 ranks, bytes on the wire equal to the compressors' bit cost, and every
+// fault (a killed rank, a corrupted message, a failure on one rank) ending every rank within
+// seconds with the rank and step named and no results written.
+#ifdef DCSDE_HAVE_MPI
+
+#include <cmath>
+
+#include "dist_test_util.hpp"
+
+namespace dcsde::testing_dist {
+namespace {
+
+// d = 20, 8 agents, 32 replicas (two blocks of 16), 200 steps; one point per method.
+const char* kSweep = R"([experiment]
+name = "dist"
+[problem]
+objective = "quadratic"
+dim = 20
+[noise]
+kind = "gaussian"
+sigma = 0.5
+[agents]
+count = 8
+[compressor]
+kind = "rand_k"
+k = 4
+[method]
+kind = "dcsgd"
+lr = 0.05
+steps = 200
+[run]
+replicas = 32
+record_every = 20
+seed = 3
+[output]
+plot = false
+[sweep]
+method = [
+  { label = "dsgd", "method.kind" = "dsgd", "compressor.kind" = "identity" },
+  { label = "dcsgd rand_k", "method.kind" = "dcsgd", "compressor.kind" = "rand_k" },
+  { label = "dcsgd qsgd", "method.kind" = "dcsgd", "compressor.kind" = "qsgd" },
+  { label = "dsignsgd", "method.kind" = "dsignsgd", "compressor.kind" = "sign" },
+  { label = "majority_vote", "method.kind" = "majority_vote", "compressor.kind" = "sign" },
+]
+)";
+
+// The sweep without its [sweep] table: one point (dcsgd rand_k).
+std::string single_point() {
+  const std::string sweep = kSweep;
+  return sweep.substr(0, sweep.find("[sweep]"));
+}
+
+class MpiRun : public TempDirTest {
+ protected:
+  // Runs `toml` locally into out_local and returns the results folder.
+  fs::path run_local(const std::string& toml, const std::string& extra = "") {
+    const std::string file = write("exp.toml", toml);
+    const Result r =
+        dcsde("run " + file + " --out " + (dir_ / "out_local").string() + " --quiet " + extra);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return dir_ / "out_local";
+  }
+  Result run_mpi(int ranks, const std::string& name, const std::string& extra = "",
+                 const std::string& env = "") {
+    return mpirun(ranks,
+                  "run " + (dir_ / "exp.toml").string() + " --out " + (dir_ / name).string() +
+                      " --quiet --backend mpi " + extra,
+                  env);
+  }
+  static nlohmann::json summary(const fs::path& file) {
+    return nlohmann::json::parse(read_file(file));
+  }
+};
+
+TEST_F(MpiRun, SweepIsBitIdenticalToLocalOn1_2_4Ranks) {
+  const fs::path local = run_local(kSweep);
+  for (int ranks : {1, 2, 4}) {
+    const std::string name = "out_np" + std::to_string(ranks);
+    const Result r = run_mpi(ranks, name);
+    ASSERT_EQ(r.status, 0) << r.output;
+    expect_same_results(local, dir_ / name);
+    // Each point's record of the exchange: measured bytes = the compressor's bit cost.
+    for (const auto& point : summary(dir_ / name / "summary.json")["points"]) {
+      const auto& p = point["processes"]["optimizer"];
+      const auto& c = p["communication"];
+      EXPECT_EQ(c["ranks"], ranks);
+      EXPECT_EQ(c["exchange"], "gather");
+      EXPECT_EQ(c["raw_messages"], 0);
+      EXPECT_EQ(c["messages"], 8 * 32 * 200);
+      EXPECT_EQ(c["bytes_per_agent_per_step"].get<double>() * 8.0,
+                p["bits_per_agent_per_step"].get<double>())
+          << point["label"];
+      long agents = 0;
+      for (const auto& n : c["agents_per_rank"]) agents += n.get<long>();
+      EXPECT_EQ(agents, 8);
+      EXPECT_GE(c["comm_seconds"].get<double>(), 0.0);
+      EXPECT_GT(c["compute_seconds"].get<double>(), 0.0);
+    }
+  }
+}
+
+// Started without mpirun, the binary is a one-rank MPI job (singleton): the same results.
+TEST_F(MpiRun, SingletonWithoutMpirunEqualsLocal) {
+  const fs::path local = run_local(single_point());
+  const Result r = shell("env OMPI_MCA_btl_vader_single_copy_mechanism=none " +
+                         std::string(DCSDE_BINARY) + " run " + (dir_ / "exp.toml").string() +
+                         " --out " + (dir_ / "out_single").string() + " --quiet --backend mpi");
+  ASSERT_EQ(r.status, 0) << r.output;
+  expect_same_results(local, dir_ / "out_single");
+}
+
+// 3 agents on 4 ranks: one rank owns none and only decodes.
+TEST_F(MpiRun, MoreRanksThanAgentsEqualsLocal) {
+  const fs::path local = run_local(single_point(), "--set agents.count=3");
+  const Result r = run_mpi(4, "out_np4", "--set agents.count=3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  expect_same_results(local, dir_ / "out_np4");
+}
+
+// Diverging replicas are data: their non-finite gradients travel raw and the divergence steps,
+// curves and summaries are the local ones.
+TEST_F(MpiRun, DivergingReplicasEqualLocal) {
+  const std::string sets =
+      "--set noise.kind='\"affine_gaussian\"' --set noise.sigma0=1.0 --set noise.sigma1=3.0 "
+      "--set method.lr=1.0 --set problem.eigen_max=10.0 --set agents.count=5 "
+      "--set method.steps=150";
+  const fs::path local = run_local(single_point(), sets);
+  const Result r = run_mpi(3, "out_np3", sets);
+  ASSERT_EQ(r.status, 0) << r.output;
+  expect_same_results(local, dir_ / "out_np3");
+  const auto p = summary(dir_ / "out_np3" / "summary.json")["processes"]["optimizer"];
+  EXPECT_GT(p["diverged"].get<int>(), 0);
+  EXPECT_GT(p["communication"]["raw_messages"].get<int>(), 0);
+}
+
+// --exchange allreduce (DSGD): one MPI_Allreduce of partial sums. Bit-identical on one rank,
+// equal up to rounding on more; refused for compressed messages.
+TEST_F(MpiRun, AllreduceIsEqualUpToRounding) {
+  const std::string dsgd = "--set method.kind='\"dsgd\"' --set compressor.kind='\"identity\"'";
+  const fs::path local = run_local(single_point(), dsgd);
+  const Result one = run_mpi(1, "out_np1", dsgd + " --exchange allreduce");
+  ASSERT_EQ(one.status, 0) << one.output;
+  expect_same_results(local, dir_ / "out_np1");
+  const Result two = run_mpi(2, "out_np2", dsgd + " --exchange allreduce");
+  ASSERT_EQ(two.status, 0) << two.output;
+  const auto a = summary(local / "summary.json")["processes"]["optimizer"];
+  const auto b = summary(dir_ / "out_np2" / "summary.json")["processes"]["optimizer"];
+  EXPECT_EQ(b["communication"]["exchange"], "allreduce");
+  for (const char* key : {"loss_mean", "loss_std", "grad_norm_mean"}) {
+    const double x = a["final"][key], y = b["final"][key];
+    EXPECT_NEAR(x, y, 1e-12 * std::abs(x)) << key;
+  }
+  const Result refused = run_mpi(2, "out_refused", "--exchange allreduce");
+  EXPECT_EQ(refused.status, 2) << refused.output;
+  EXPECT_NE(refused.output.find("--exchange allreduce adds uncompressed gradients"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_FALSE(fs::exists(dir_ / "out_refused"));
+}
+
+TEST_F(MpiRun, KilledRankEndsEveryRankWithinSeconds) {
+  write("exp.toml", single_point());
+  const Result r = run_mpi(4, "out", "", "DCSDE_FAULT=kill:2:50");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_LT(r.seconds, 20.0) << r.output;
+  // mpirun names the dead rank; each survivor names the step it was exchanging.
+  EXPECT_NE(r.output.find("process rank 2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rank 0 of 4 stopped at step 50 (replicas 0-15)"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(any_results()) << "a results or staging folder was written";
+}
+
+TEST_F(MpiRun, CorruptedMessageEndsEveryRankNamingRankAndStep) {
+  write("exp.toml", single_point());
+  const Result r = run_mpi(2, "out", "", "DCSDE_FAULT=corrupt:1:30");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_LT(r.seconds, 20.0) << r.output;
+  EXPECT_NE(r.output.find("dcsde: error: step 30 (replicas 0-15): the message of agent 4 (rank "
+                          "1) for replica 0 is malformed: rand_k message, byte 0: format tag"),
+            std::string::npos)
+      << r.output;
+  // Every rank decoded the same bytes and stopped; exactly one reports it.
+  std::size_t errors = 0;
+  for (std::size_t at = 0; (at = r.output.find("dcsde: error:", at)) != std::string::npos; ++at)
+    ++errors;
+  EXPECT_EQ(errors, 1u) << r.output;
+  EXPECT_FALSE(any_results());
+}
+
+// A failure that only one rank sees leaves the others waiting in the exchange: the failed rank
+// gives up after its watchdog (5 s) and mpirun ends the rest. Slow by design (~6 s).
+TEST_F(MpiRun, FailureOnOneRankDoesNotHang) {
+  write("exp.toml", single_point());
+  const Result r = run_mpi(2, "out", "", "DCSDE_FAULT=fail:1:20");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_LT(r.seconds, 25.0) << r.output;
+  EXPECT_NE(r.output.find("dcsde: error: rank 1 of 2: step 20 (replicas 0-15): DCSDE_FAULT"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("rank 0 of 2 stopped at step 20"), std::string::npos) << r.output;
+  EXPECT_FALSE(any_results());
+}
+
+TEST_F(MpiRun, SetupErrorsStopEveryRankWithOneMessage) {
+  write("exp.toml", single_point());
+  const Result bad_fault = run_mpi(2, "out", "", "DCSDE_FAULT=explode");
+  EXPECT_EQ(bad_fault.status, 2) << bad_fault.output;
+  EXPECT_EQ(bad_fault.output.find("dcsde: error: DCSDE_FAULT = 'explode'. Violated constraint"),
+            bad_fault.output.rfind("dcsde: error:"))
+      << "one message expected:\n"
+      << bad_fault.output;
+  const Result bad_rank = run_mpi(2, "out", "", "DCSDE_FAULT=kill:5:3");
+  EXPECT_EQ(bad_rank.status, 2) << bad_rank.output;
+  EXPECT_NE(bad_rank.output.find("names rank 5, but the run has 2 ranks"), std::string::npos)
+      << bad_rank.output;
+  const Result local_under_mpirun =
+      mpirun(2, "run " + (dir_ / "exp.toml").string() + " --out " + (dir_ / "out").string());
+  EXPECT_EQ(local_under_mpirun.status, 2) << local_under_mpirun.output;
+  EXPECT_NE(local_under_mpirun.output.find("add --backend mpi"), std::string::npos)
+      << local_under_mpirun.output;
+  EXPECT_FALSE(any_results());
+}
+
+}  // namespace
+}  // namespace dcsde::testing_dist
+
+#endif  // DCSDE_HAVE_MPI
