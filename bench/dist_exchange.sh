@@ -14,10 +14,13 @@ fi
 # As root (containers, CI) mpirun needs the two ALLOW variables; --oversubscribe allows more
 # ranks than cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
-  "$(mpirun --version | head -1)"
+model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+echo "machine: ${model:-$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)}, $(nproc) cores," \
+  "$(mpirun --version | head -1); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for ranks in 2 4; do
   echo
   echo "ranks = $ranks"
   mpirun --oversubscribe -np "$ranks" "$bin" "$@"
 done
+echo
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,6 +10,7 @@
 #include <climits>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -150,6 +151,15 @@ void Session::set_position(const StepTag& where) const {
   g_first_replica.store(where.first_replica, std::memory_order_relaxed);
   g_cols.store(static_cast<std::int64_t>(where.cols), std::memory_order_relaxed);
   g_step.store(where.step, std::memory_order_relaxed);
+}
+
+double watchdog_seconds() {
+  const char* value = std::getenv("DCSDE_WATCHDOG_SECONDS");
+  if (value == nullptr) return kWatchdogSeconds;
+  char* end = nullptr;
+  const double seconds = std::strtod(value, &end);
+  return end != value && *end == '\0' && seconds > 0.0 && seconds <= 3600.0 ? seconds
+                                                                            : kWatchdogSeconds;
 }
 
 void Session::arm_watchdog(const std::string& message, double seconds) const {

@@ -24,7 +24,7 @@ struct Result {
 
 // Runs a shell command, capturing its output; `timeout` bounds it so that a hang fails the test
 // instead of stalling CTest.
-inline Result shell(const std::string& command, int timeout_seconds = 90) {
+inline Result shell(const std::string& command, int timeout_seconds = 60) {
   const std::string line =
       "timeout -k 5 " + std::to_string(timeout_seconds) + " " + command + " 2>&1";
   Result r;
@@ -137,5 +137,40 @@ class TempDirTest : public ::testing::Test {
   }
   fs::path dir_;
 };
+
+#ifdef DCSDE_MPIEXEC
+// One experiment file (exp.toml in the test folder) run locally and under mpirun.
+class MpiRun : public TempDirTest {
+ protected:
+  // Writes `toml` to exp.toml and runs it locally into out_local.
+  Result try_local(const std::string& toml, const std::string& extra = "") {
+    const std::string file = write("exp.toml", toml);
+    return dcsde("run " + file + " --out " + (dir_ / "out_local").string() + " --quiet " + extra);
+  }
+  // The same, expecting success; returns the results folder.
+  fs::path run_local(const std::string& toml, const std::string& extra = "") {
+    const Result r = try_local(toml, extra);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return dir_ / "out_local";
+  }
+  // exp.toml with --backend mpi on `ranks` ranks into the folder `name`.
+  Result run_mpi(int ranks, const std::string& name, const std::string& extra = "",
+                 const std::string& env = "") {
+    return mpirun(ranks,
+                  "run " + (dir_ / "exp.toml").string() + " --out " + (dir_ / name).string() +
+                      " --quiet --backend mpi " + extra,
+                  env);
+  }
+  // exp.toml with --backend mpi without mpirun: a one-rank MPI job (singleton).
+  Result singleton(const std::string& name) {
+    return shell("env OMPI_MCA_btl_vader_single_copy_mechanism=none " + std::string(DCSDE_BINARY) +
+                 " run " + (dir_ / "exp.toml").string() + " --out " + (dir_ / name).string() +
+                 " --quiet --backend mpi");
+  }
+  static nlohmann::json summary(const fs::path& file) {
+    return nlohmann::json::parse(read_file(file));
+  }
+};
+#endif
 
 }  // namespace dcsde::testing_dist

@@ -27,13 +27,15 @@ struct Case {
   std::string name, method, compressor;
   std::vector<std::string> sets;  // key=value overrides
 };
+// How gtest (and so ctest's test list) prints a case: its name, not the struct's bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 Assembled build(const Case& c) {
   const std::string toml =
       "[problem]\nobjective = \"quadratic_rotated\"\ndim = " + std::to_string(kDim) +
       "\n[noise]\nkind = \"gaussian\"\nsigma = 0.7\n[agents]\ncount = " + std::to_string(kAgents) +
-      "\n[method]\nkind = \"" + c.method + "\"\nlr = 0.05\nsteps = 10\n" + "[compressor]\nkind = \"" +
-      c.compressor + "\"\n";
+      "\n[method]\nkind = \"" + c.method + "\"\nlr = 0.05\nsteps = 10\n" +
+      "[compressor]\nkind = \"" + c.compressor + "\"\n";
   return assemble(parse_experiment(toml, "m.toml", c.sets).points[0].experiment);
 }
 

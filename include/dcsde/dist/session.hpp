@@ -10,7 +10,7 @@
 //   status 2 after a normal MPI_Finalize.
 // * Inside a run, a step that fails (a malformed message) records the error and stops
 //   exchanging; every rank decodes the same bytes, so all stop at the same step and meet at the
-//   agreement after the run. A rank whose peers do not arrive within kWatchdogSeconds (a failure
+//   agreement after the run. A rank whose peers do not arrive within watchdog_seconds() (a failure
 //   only some ranks saw) prints its error and exits; mpirun then ends the others.
 // * A rank that dies (killed, crashed) is detected by mpirun, which terminates the others with
 //   SIGTERM; each survivor prints the step and replica block it was exchanging, and mpirun names
@@ -29,6 +29,9 @@ namespace dcsde::dist {
 
 // Seconds a failed rank waits for its peers to reach the next agreement before exiting alone.
 inline constexpr double kWatchdogSeconds = 5.0;
+// kWatchdogSeconds, or the environment's DCSDE_WATCHDOG_SECONDS when it holds a number in
+// (0, 3600] (a testing aid, like DCSDE_FAULT: tests/dist shortens the wait).
+double watchdog_seconds();
 
 // Thrown on every rank when the ranks agreed to stop. report() says whether this rank prints
 // what(): exactly one rank does.
@@ -71,7 +74,7 @@ class Session {
   void set_position(const StepTag& where) const;
   // After `seconds`, prints "dcsde: error: <rank>: <message>" and exits with status 2 unless the
   // process has ended; for a failed rank whose peers may never reach the next agreement.
-  void arm_watchdog(const std::string& message, double seconds = kWatchdogSeconds) const;
+  void arm_watchdog(const std::string& message, double seconds = watchdog_seconds()) const;
 
  private:
   int rank_ = 0;
