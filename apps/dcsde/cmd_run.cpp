@@ -63,7 +63,9 @@ struct PointResult {
 struct Backend {
   bool writes = true;       // this process writes the results and prints the summary
   bool stage_early = true;  // create the results folder before running (fails early)
-  std::function<void(const Assembled&, const Experiment&, const ProgressCallback&, PointResult&)>
+  bool checkpoints = true;  // supports run.checkpoint_every
+  std::function<void(const Assembled&, const Experiment&, const ProgressCallback&,
+                     const CheckpointFile*, PointResult&)>
       optimizer;
   std::function<void()> done;  // after the last optimizer run
 };
@@ -108,15 +110,93 @@ nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const P
   return j;
 }
 
+// The checkpoints of a run writing to `out` live beside it, in `<out>.checkpoint/`: the resolved
+// experiment (as <stem>.toml, the stem of the original file: an experiment without a name is
+// named after its file) and one file per point and process (run/checkpoint.hpp). The folder is
+// removed once the results are committed.
+fs::path checkpoint_folder(const fs::path& out) { return out.string() + ".checkpoint"; }
+
+// The experiment file saved in a checkpoint folder (its one .toml file), or empty.
+fs::path saved_experiment(const fs::path& folder) {
+  if (!fs::is_directory(folder)) return {};
+  for (const auto& entry : fs::directory_iterator(folder))
+    if (entry.path().extension() == ".toml") return entry.path();
+  return {};
+}
+
+// What a checkpoint must match: the point's experiment (threads aside: they change no number),
+// its index and the process.
+CheckpointFile checkpoint_file(const fs::path& folder, std::size_t point, const Experiment& e,
+                               const std::string& process) {
+  Experiment identity = e;
+  identity.run.threads = 0;
+  return {
+      folder / fmt::format("point-{:03d}-{}.ckpt", point, process),
+      fingerprint_of(to_toml(identity) + fmt::format("\npoint {}\nprocess {}", point, process))};
+}
+
+// --resume DIR: the results folder of the interrupted run (DIR or DIR.checkpoint).
+fs::path resumed_out(const RunArgs& args) {
+  if (!args.file.empty() || !args.sets.empty() || args.seed >= 0 || !args.out.empty())
+    throw ConfigError("--resume " + args.resume +
+                      " continues the run saved there with its own experiment: give no FILE, "
+                      "--set, --seed or --out (only --threads, which changes no number)");
+  fs::path out = fs::path(args.resume).lexically_normal();
+  if (out.filename().empty()) out = out.parent_path();
+  if (out.extension() == ".checkpoint") out.replace_extension();
+  if (saved_experiment(checkpoint_folder(out)).empty())
+    throw IoError(checkpoint_folder(out).string() +
+                  ": no interrupted run to resume here (checkpoints are written when "
+                  "run.checkpoint_every > 0 and removed when the run completes)");
+  // The interrupted run's staging folders (`<out>.tmp-<pid>`, results/results.hpp) are stale.
+  const std::string stale = out.filename().string() + ".tmp-";
+  const fs::path parent = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+  for (const auto& entry : fs::directory_iterator(parent))
+    if (entry.is_directory() && entry.path().filename().string().rfind(stale, 0) == 0)
+      fs::remove_all(entry.path());
+  return out;
+}
+
 // The experiment of `args`, its optimizers run by `backend`.
 int run_experiment(const RunArgs& args, const Backend& backend) {
+  const bool resuming = !args.resume.empty();
+  if (!resuming && args.file.empty())
+    throw ConfigError("dcsde run needs an experiment FILE (or --resume DIR)");
+  const fs::path resumed = resuming ? resumed_out(args) : fs::path();
   std::vector<std::string> sets = args.sets;
   if (args.threads >= 0) sets.push_back("run.threads=" + std::to_string(args.threads));
   if (args.seed >= 0) sets.push_back("run.seed=" + std::to_string(args.seed));
   // Everything is validated, every point of a sweep included, before anything runs.
-  const ExperimentPlan plan = load_experiment(args.file, sets);
+  const ExperimentPlan plan = load_experiment(
+      resuming ? saved_experiment(checkpoint_folder(resumed)).string() : args.file, sets);
   const Experiment& first = plan.points.front().experiment;
-  const fs::path out = args.out.empty() ? fs::path("results") / first.name : fs::path(args.out);
+  const fs::path out = resuming           ? resumed
+                       : args.out.empty() ? fs::path("results") / first.name
+                                          : fs::path(args.out);
+  std::optional<fs::path> checkpoints;
+  for (const SweepPoint& point : plan.points)
+    if (point.experiment.run.checkpoint_every > 0) checkpoints = checkpoint_folder(out);
+  if (checkpoints && !backend.checkpoints)
+    throw ConfigError(
+        "run.checkpoint_every: checkpoints are written by the local backend only; "
+        "set it to 0 for --backend mpi");
+  if (checkpoints && !resuming) {
+    if (fs::exists(*checkpoints))
+      throw ConfigError(checkpoints->string() +
+                        " holds the checkpoints of an interrupted run of this folder: continue "
+                        "it with dcsde run --resume " +
+                        out.string() + ", or delete it to start over");
+    if (backend.writes) {
+      fs::create_directories(*checkpoints);
+      write_text(*checkpoints / (fs::path(args.file).stem().string() + ".toml"),
+                 plan.resolved_toml);
+    }
+  }
+  auto checkpoint_of = [&](std::size_t i, const std::string& process) {
+    return checkpoints ? std::optional<CheckpointFile>(
+                             checkpoint_file(*checkpoints, i, plan.points[i].experiment, process))
+                       : std::nullopt;
+  };
   // Over MPI the folder is created after the exchanges: a rank that dies mid-run must not leave
   // rank 0's staging folder behind (mpirun ends rank 0 without unwinding).
   std::optional<StagedDirectory> staged;
@@ -137,7 +217,9 @@ int run_experiment(const RunArgs& args, const Backend& backend) {
     built[i] = assemble(e);
     ProgressReporter reporter(
         label_of(i), quiet ? ProgressReporter::Mode::kQuiet : ProgressReporter::Mode::kAuto);
-    backend.optimizer(*built[i], e, std::ref(reporter), results[i]);
+    const std::optional<CheckpointFile> checkpoint = checkpoint_of(i, "optimizer");
+    backend.optimizer(*built[i], e, std::ref(reporter), checkpoint ? &*checkpoint : nullptr,
+                      results[i]);
     if (!built[i]->sde) built[i].reset();  // keep only what the SDE pass needs
   }
   if (backend.done) backend.done();
@@ -155,7 +237,9 @@ int run_experiment(const RunArgs& args, const Backend& backend) {
       ProgressReporter sde_reporter(label_of(i) + " (sde)", args.quiet
                                                                 ? ProgressReporter::Mode::kQuiet
                                                                 : ProgressReporter::Mode::kAuto);
-      result.sde = run_process(*built[i]->sde, built[i]->x0, e.run, std::ref(sde_reporter));
+      const std::optional<CheckpointFile> checkpoint = checkpoint_of(i, "sde");
+      result.sde = run_process(*built[i]->sde, built[i]->x0, e.run, std::ref(sde_reporter),
+                               checkpoint ? &*checkpoint : nullptr);
       result.weak = weak_error(result.optimizer, *result.sde);
       result.law = built[i]->sde->law().name();
       built[i].reset();
@@ -204,6 +288,7 @@ int run_experiment(const RunArgs& args, const Backend& backend) {
     }
   }
   staged->commit();
+  if (checkpoints) fs::remove_all(*checkpoints);  // the run is complete
 
   // The readable summary.
   std::printf("\n%s: %s, d = %lld, N = %lld agents, %lld replicas x %lld steps\n",
@@ -223,6 +308,12 @@ int run_experiment(const RunArgs& args, const Backend& backend) {
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
     const Experiment& e = plan.points[i].experiment;
     row(plan.points[i].label, e.method.kind, e.compressor.kind, results[i].optimizer);
+    if (!results[i].optimizer.final_metrics.empty()) {
+      std::string held_out = "  held-out (final state):";
+      for (const auto& [metric, value] : results[i].optimizer.final_metrics)
+        held_out += fmt::format(" {} {:.4g}", metric, value);
+      std::printf("%s\n", held_out.c_str());
+    }
     if (!results[i].communication_brief.empty())
       std::printf("  %s\n", results[i].communication_brief.c_str());
     if (results[i].sde) {
@@ -259,8 +350,10 @@ int run(const RunArgs& args) {
       Backend backend;
       backend.writes = session.rank() == 0;
       backend.stage_early = false;
+      backend.checkpoints = false;
       backend.optimizer = [&](const Assembled& built, const Experiment& e,
-                              const ProgressCallback& progress, PointResult& result) {
+                              const ProgressCallback& progress, const CheckpointFile*,
+                              PointResult& result) {
         dist::DistributedRun r =
             dist::run_optimizer(session, *built.method, built.x0, e.run, exchange, progress);
         result.optimizer = std::move(r.summary);
@@ -286,9 +379,10 @@ int run(const RunArgs& args) {
   }
   Backend local;
   local.optimizer = [](const Assembled& built, const Experiment& e,
-                       const ProgressCallback& progress, PointResult& result) {
+                       const ProgressCallback& progress, const CheckpointFile* checkpoint,
+                       PointResult& result) {
     OptimizerProcess process(*built.method);
-    result.optimizer = run_process(process, built.x0, e.run, progress);
+    result.optimizer = run_process(process, built.x0, e.run, progress, checkpoint);
   };
   return run_experiment(args, local);
 }

@@ -15,6 +15,7 @@ struct RunArgs {
   std::vector<std::string> sets;
   bool quiet = false;
   bool no_plot = false;
+  std::string resume;                // the results folder of an interrupted run (checkpoints)
   std::string backend = "local";    // local | mpi (agents over MPI ranks, src/dist)
   std::string exchange = "gather";  // mpi: gather (bit-identical) | allreduce (dsgd, rounding)
 };

@@ -19,9 +19,11 @@ int main(int argc, char** argv) {
 
   dcsde::cli::RunArgs run_args;
   CLI::App* run = app.add_subcommand("run", "Run an experiment file: curves, summary and plot");
-  run->add_option("file", run_args.file, "experiment TOML file")
-      ->required()
+  run->add_option("file", run_args.file, "experiment TOML file (not with --resume)")
       ->check(CLI::ExistingFile);
+  run->add_option("--resume", run_args.resume,
+                  "continue the interrupted run whose results folder was DIR, from its last "
+                  "checkpoint (run.checkpoint_every), with bit-identical results");
   run->add_option("--out", run_args.out, "results folder (default results/<experiment name>)");
   run->add_option("--threads", run_args.threads, "OpenMP threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);

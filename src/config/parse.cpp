@@ -262,6 +262,8 @@ void validate(const Experiment& e, const Located& at) {
     violated(at, "problem.seed", "", "seed >= 0");
   if (e.run.record_every < 1) violated(at, "run.record_every", "", "record_every >= 1");
   if (e.run.threads < 0) violated(at, "run.threads", "", "threads >= 0");
+  if (e.run.checkpoint_every < 0)
+    violated(at, "run.checkpoint_every", "", "checkpoint_every >= 0");
   if (e.run.block_size < 1 || e.run.block_size > 4096)
     violated(at, "run.block_size", "", "1 <= block_size <= 4096");
 }

@@ -243,6 +243,10 @@ const std::vector<KeySpec>& key_specs() {
         "replicas per block (part of the numbers' identity: changing it changes nothing "
         "statistically)"},
        [](E& e, const R& r) { e.run.block_size = r.integer(); }},
+      {{"run", "checkpoint_every", "int", "0",
+        "save the run's state every K steps to <out>.checkpoint/ (0: never); resume an "
+        "interrupted run with dcsde run --resume <out>"},
+       [](E& e, const R& r) { e.run.checkpoint_every = r.integer(); }},
 
       {{"sde", "model", "string", "first_order",
         "first_order | modified (-(eta/2) Hess grad f) | stable (+(eta/2) Hess grad f, paper 2)"},

@@ -98,7 +98,8 @@ std::string to_toml(const Experiment& e) {
                           {"seed", static_cast<std::int64_t>(e.run.seed)},
                           {"record_every", e.run.record_every},
                           {"threads", static_cast<std::int64_t>(e.run.threads)},
-                          {"block_size", static_cast<std::int64_t>(e.run.block_size)}}},
+                          {"block_size", static_cast<std::int64_t>(e.run.block_size)},
+                          {"checkpoint_every", e.run.checkpoint_every}}},
       {"output", toml::table{{"plot", e.plot}}},
   };
   if (e.sde) {

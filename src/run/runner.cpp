@@ -8,8 +8,12 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <thread>
+
+#include "dcsde/core/error.hpp"
 
 namespace dcsde {
 namespace {
@@ -116,8 +120,80 @@ std::string ProcessSummary::brief() const {
   return out;
 }
 
+namespace {
+
+// One block of replicas between stretches of steps: what a checkpoint saves of it.
+struct BlockState {
+  Batch X;
+  RowVector time;
+  std::vector<std::uint8_t> alive;
+  Index next_record = 0;  // index of the next record step not yet recorded
+};
+
+// The fields of a checkpoint, in file order (run/checkpoint.hpp).
+struct RunnerState {
+  std::int64_t step = 0;  // every block has done this many steps
+  std::vector<BlockState> blocks;
+  std::vector<Moments> moments;
+  std::vector<double> tail_mean;
+  std::vector<std::int64_t> died_at;
+};
+
+void save_state(const CheckpointFile& file, const RunnerState& s, Index d) {
+  CheckpointWriter w(file.fingerprint);
+  w.i64(s.step);
+  w.u64(static_cast<std::uint64_t>(d));
+  w.u64(s.blocks.size());
+  w.u64(s.moments.size());
+  w.u64(s.tail_mean.size());
+  for (const BlockState& b : s.blocks) {
+    w.u64(static_cast<std::uint64_t>(b.X.cols()));
+    w.f64s(b.X.data(), static_cast<std::size_t>(b.X.size()));
+    w.f64s(b.time.data(), static_cast<std::size_t>(b.time.size()));
+    w.bytes(b.alive.data(), b.alive.size());
+    w.i64(b.next_record);
+  }
+  for (const Moments& m : s.moments) {
+    w.i64(m.n);
+    for (double v : {m.mean, m.m2, m.sq_mean, m.sq_m2, m.grad_sum, m.time_sum}) w.f64(v);
+  }
+  w.f64s(s.tail_mean.data(), s.tail_mean.size());
+  for (std::int64_t k : s.died_at) w.i64(k);
+  w.save(file.path);
+}
+
+// Loads a checkpoint into `s`, whose sizes are those of this run; checks every size.
+void load_state(const CheckpointFile& file, RunnerState& s, Index d, std::int64_t steps) {
+  CheckpointReader r(file.path, file.fingerprint);
+  s.step = r.i64("step");
+  if (s.step < 0 || s.step > steps)
+    throw IoError("checkpoint " + file.path.string() + ": step " + std::to_string(s.step) +
+                  " is outside this run's 0.." + std::to_string(steps));
+  r.expect(static_cast<std::uint64_t>(d), "dimension");
+  r.expect(s.blocks.size(), "block count");
+  r.expect(s.moments.size(), "record statistics count");
+  r.expect(s.tail_mean.size(), "replica count");
+  for (BlockState& b : s.blocks) {
+    r.expect(static_cast<std::uint64_t>(b.X.cols()), "block width");
+    r.f64s(b.X.data(), static_cast<std::size_t>(b.X.size()), "replica states");
+    r.f64s(b.time.data(), static_cast<std::size_t>(b.time.size()), "replica times");
+    r.bytes(b.alive.data(), b.alive.size(), "alive flags");
+    b.next_record = r.i64("next record");
+  }
+  for (Moments& m : s.moments) {
+    m.n = r.i64("record statistics");
+    for (double* v : {&m.mean, &m.m2, &m.sq_mean, &m.sq_m2, &m.grad_sum, &m.time_sum})
+      *v = r.f64("record statistics");
+  }
+  r.f64s(s.tail_mean.data(), s.tail_mean.size(), "tail sums");
+  for (std::int64_t& k : s.died_at) k = r.i64("divergence steps");
+  r.expect_end();
+}
+
+}  // namespace
+
 ProcessSummary run_process(const Process& process, const Vector& x0, const RunOptions& options,
-                           const ProgressCallback& progress) {
+                           const ProgressCallback& progress, const CheckpointFile* checkpoint) {
   const auto start = std::chrono::steady_clock::now();
   const Objective& objective = process.objective();
   const Index d = objective.dim();
@@ -130,68 +206,101 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
       1, static_cast<Index>(std::ceil(options.tail_fraction * static_cast<double>(n_rec))));
   const Index tail_start = n_rec - tail;
 
-  std::vector<Moments> moments(static_cast<std::size_t>(n_blocks * n_rec));
-  std::vector<double> tail_mean(static_cast<std::size_t>(replicas), 0.0);
-  std::vector<std::int64_t> died_at(static_cast<std::size_t>(replicas), -1);
+  RunnerState state;
+  state.moments.resize(static_cast<std::size_t>(n_blocks * n_rec));
+  state.tail_mean.assign(static_cast<std::size_t>(replicas), 0.0);
+  state.died_at.assign(static_cast<std::size_t>(replicas), -1);
+  state.blocks.resize(static_cast<std::size_t>(n_blocks));
+  for (Index b = 0; b < n_blocks; ++b) {
+    BlockState& s = state.blocks[static_cast<std::size_t>(b)];
+    const Index cols = std::min(block, replicas - b * block);
+    s.X = x0.replicate(1, cols);
+    s.time = RowVector::Zero(cols);
+    s.alive.assign(static_cast<std::size_t>(cols), 1);
+  }
+  const bool checkpointing = checkpoint != nullptr && options.checkpoint_every > 0;
+  if (checkpointing && std::filesystem::exists(checkpoint->path))
+    load_state(*checkpoint, state, d, options.steps);
   // Held-out metrics of each replica's final state (objectives with data, e.g. torch).
   std::vector<std::vector<std::pair<std::string, double>>> final_metrics(
       static_cast<std::size_t>(replicas));
 
   const int threads = options.threads > 0 ? options.threads : omp_get_num_procs();
-  ProgressTicker ticker(progress, static_cast<std::int64_t>(replicas) * options.steps);
+  ProgressTicker ticker(progress,
+                        static_cast<std::int64_t>(replicas) * (options.steps - state.step));
 
+  // All blocks advance to `until`; then the state is saved. Without checkpoints there is one
+  // stretch, and each block runs its whole trajectory in one go.
+  for (;;) {
+    const std::int64_t from = state.step;
+    const std::int64_t until =
+        checkpointing ? std::min(options.steps, from + options.checkpoint_every) : options.steps;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-  for (Index b = 0; b < n_blocks; ++b) {
-    const Index first = b * block;
-    const Index cols = std::min(block, replicas - first);
-    Batch X = x0.replicate(1, cols);
-    Batch G(d, cols);
-    RowVector loss(cols), grad_norm(cols), sq_norm(cols), time = RowVector::Zero(cols), h(cols);
-    std::vector<bool> alive(static_cast<std::size_t>(cols), true);
-    auto workspace = process.make_workspace(cols);
-    Index next_record = 0;
-    auto freeze = [&](Index c, std::int64_t k) {
-      alive[static_cast<std::size_t>(c)] = false;
-      died_at[static_cast<std::size_t>(first + c)] = k;
-      X.col(c).setZero();  // a frozen column is excluded from every aggregate from now on
-    };
-    for (std::int64_t k = 0;; ++k) {
-      if (k == records[static_cast<std::size_t>(next_record)]) {
-        objective.value(X, loss);
-        objective.gradient(X, G);
-        grad_norm = G.colwise().norm();
-        sq_norm = X.colwise().squaredNorm();
-        Moments& m = moments[static_cast<std::size_t>(b * n_rec + next_record)];
-        for (Index c = 0; c < cols; ++c) {
-          if (!alive[static_cast<std::size_t>(c)]) continue;
-          if (!std::isfinite(loss(c)) || !std::isfinite(grad_norm(c)) ||
-              !std::isfinite(sq_norm(c))) {
-            freeze(c, k);
-            continue;
+    for (Index b = 0; b < n_blocks; ++b) {
+      BlockState& s = state.blocks[static_cast<std::size_t>(b)];
+      Batch& X = s.X;
+      const Index first = b * block;
+      const Index cols = X.cols();
+      Batch G(d, cols);
+      RowVector loss(cols), grad_norm(cols), sq_norm(cols), h(cols);
+      auto workspace = process.make_workspace(cols);
+      auto freeze = [&](Index c, std::int64_t k) {
+        s.alive[static_cast<std::size_t>(c)] = 0;
+        state.died_at[static_cast<std::size_t>(first + c)] = k;
+        X.col(c).setZero();  // a frozen column is excluded from every aggregate from now on
+      };
+      for (std::int64_t k = from;; ++k) {
+        if (s.next_record < n_rec && k == records[static_cast<std::size_t>(s.next_record)]) {
+          objective.value(X, loss);
+          objective.gradient(X, G);
+          grad_norm = G.colwise().norm();
+          sq_norm = X.colwise().squaredNorm();
+          Moments& m = state.moments[static_cast<std::size_t>(b * n_rec + s.next_record)];
+          for (Index c = 0; c < cols; ++c) {
+            if (!s.alive[static_cast<std::size_t>(c)]) continue;
+            if (!std::isfinite(loss(c)) || !std::isfinite(grad_norm(c)) ||
+                !std::isfinite(sq_norm(c))) {
+              freeze(c, k);
+              continue;
+            }
+            m.add(loss(c), sq_norm(c), grad_norm(c), s.time(c));
+            if (s.next_record >= tail_start)
+              state.tail_mean[static_cast<std::size_t>(first + c)] += loss(c);
           }
-          m.add(loss(c), sq_norm(c), grad_norm(c), time(c));
-          if (next_record >= tail_start) tail_mean[static_cast<std::size_t>(first + c)] += loss(c);
+          ++s.next_record;
         }
-        ++next_record;
-      }
-      if (k == options.steps) {
-        for (Index c = 0; c < cols; ++c)
-          if (alive[static_cast<std::size_t>(c)])
-            final_metrics[static_cast<std::size_t>(first + c)] = objective.evaluate(X.col(c));
-        break;
-      }
-      process.step(X, k, options.seed, static_cast<std::uint64_t>(first), *workspace, h);
-      for (Index c = 0; c < cols; ++c) {
-        if (!alive[static_cast<std::size_t>(c)]) continue;
-        if (!std::isfinite(X.col(c).sum())) {
-          freeze(c, k + 1);
-        } else {
-          time(c) += h(c);
+        if (k == options.steps) {
+          for (Index c = 0; c < cols; ++c)
+            if (s.alive[static_cast<std::size_t>(c)])
+              final_metrics[static_cast<std::size_t>(first + c)] = objective.evaluate(X.col(c));
         }
+        if (k == until) break;
+        process.step(X, k, options.seed, static_cast<std::uint64_t>(first), *workspace, h);
+        for (Index c = 0; c < cols; ++c) {
+          if (!s.alive[static_cast<std::size_t>(c)]) continue;
+          if (!std::isfinite(X.col(c).sum())) {
+            freeze(c, k + 1);
+          } else {
+            s.time(c) += h(c);
+          }
+        }
+        ticker.add(cols);
       }
-      ticker.add(cols);
     }
+    state.step = until;
+    if (checkpointing) {
+      save_state(*checkpoint, state, d);
+      // Testing aid (tests/cli, tests/torch): end the process abruptly right after the n-th
+      // checkpoint, as a kill would, to check that --resume continues bit-identically.
+      static int saved = 0;
+      if (const char* n = std::getenv("DCSDE_EXIT_AFTER_CHECKPOINT"); n && ++saved == std::atoi(n))
+        std::_Exit(75);
+    }
+    if (until == options.steps) break;
   }
+  const std::vector<double>& tail_mean = state.tail_mean;
+  const std::vector<std::int64_t>& died_at = state.died_at;
+  const std::vector<Moments>& moments = state.moments;
 
   ProcessSummary summary;
   summary.process = process.name();

@@ -7,24 +7,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "../support/command.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  const std::string command = std::string(DCSDE_BINARY) + " " + args + " 2>&1";
-  Result r{0, ""};
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[4096];
-  while (fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
-  r.status = WEXITSTATUS(pclose(pipe));
-  return r;
-}
+using Result = dcsde::testing::CommandResult;
+Result run(const std::string& args) { return dcsde::testing::run_dcsde(args); }
 
 class Cli : public ::testing::Test {
  protected:

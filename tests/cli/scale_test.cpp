@@ -6,35 +6,26 @@
 #include <fstream>
 #include <string>
 
+#include "../support/command.hpp"
+
 namespace {
 
-struct Output {
-  int status;
-  std::string text;
-};
-
-Output dcsde(const std::string& args) {
-  Output out{0, ""};
-  FILE* pipe = popen((std::string(DCSDE_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  while (fgets(buffer, sizeof buffer, pipe)) out.text += buffer;
-  out.status = WEXITSTATUS(pclose(pipe));
-  return out;
-}
+using Output = dcsde::testing::CommandResult;
+using dcsde::testing::run_dcsde;
 
 // The value after the last '=' of the "solved:" line.
 double solved(const Output& out) {
-  const auto line = out.text.find("solved:");
-  EXPECT_NE(line, std::string::npos) << out.text;
-  const std::string rest = out.text.substr(line, out.text.find('\n', line) - line);
+  const auto line = out.output.find("solved:");
+  EXPECT_NE(line, std::string::npos) << out.output;
+  const std::string rest = out.output.substr(line, out.output.find('\n', line) - line);
   return std::stod(rest.substr(rest.rfind('=') + 1));
 }
 
 TEST(PosterTable, EveryRowThroughTheCli) {
   const double omega = 3.0, beta = 0.5, kappa = 1.5, delta = 2.5, b = 0.2;
   auto run = [](const std::string& args) {
-    const Output out = dcsde("scale --method dcsgd --omega 3 " + args);
-    EXPECT_EQ(out.status, 0) << out.text;
+    const Output out = run_dcsde("scale --method dcsgd --omega 3 " + args);
+    EXPECT_EQ(out.status, 0) << out.output;
     return solved(out);
   };
   // 1: alpha = 1 + beta omega (CR up => agents up)
@@ -54,15 +45,16 @@ TEST(PosterTable, EveryRowThroughTheCli) {
 }
 
 TEST(PosterTable, DsignsgdKeepsKappaOverAlphaSqrtDelta) {
-  const Output out = dcsde("scale --method dsignsgd --alpha 2 --delta 4");
-  ASSERT_EQ(out.status, 0) << out.text;
+  const Output out = run_dcsde("scale --method dsignsgd --alpha 2 --delta 4");
+  ASSERT_EQ(out.status, 0) << out.output;
   EXPECT_NEAR(solved(out), 4.0, 1e-12);  // kappa = alpha sqrt(delta)
 }
 
 TEST(PosterTable, BadCombinationsAreErrors) {
-  EXPECT_NE(dcsde("scale --method dcsgd --omega 3 --kappa 1 --delta 1").status, 0);  // two given
-  EXPECT_NE(dcsde("scale --method dsignsgd --alpha 2 --delta 4 --beta 2").status, 0);
-  EXPECT_NE(dcsde("scale --method sgd --alpha 2").status, 0);
+  EXPECT_NE(run_dcsde("scale --method dcsgd --omega 3 --kappa 1 --delta 1").status,
+            0);  // two given
+  EXPECT_NE(run_dcsde("scale --method dsignsgd --alpha 2 --delta 4 --beta 2").status, 0);
+  EXPECT_NE(run_dcsde("scale --method sgd --alpha 2").status, 0);
 }
 
 // The DSignSGD rule kappa = alpha sqrt(delta) keeps the asymptotic loss within 10 % on a
@@ -89,12 +81,12 @@ steps = 4000
 replicas = 200
 record_every = 20
 )";
-  const Output out = dcsde("scale --method dsignsgd --alpha 2 --delta 4 --verify " + file);
-  ASSERT_EQ(out.status, 0) << out.text;
-  const auto at = out.text.find("rescaled / base = ");
-  ASSERT_NE(at, std::string::npos) << out.text;
-  const double ratio = std::stod(out.text.substr(at + 18));
-  EXPECT_NEAR(ratio, 1.0, 0.10) << out.text;
+  const Output out = run_dcsde("scale --method dsignsgd --alpha 2 --delta 4 --verify " + file);
+  ASSERT_EQ(out.status, 0) << out.output;
+  const auto at = out.output.find("rescaled / base = ");
+  ASSERT_NE(at, std::string::npos) << out.output;
+  const double ratio = std::stod(out.output.substr(at + 18));
+  EXPECT_NEAR(ratio, 1.0, 0.10) << out.output;
 }
 
 }  // namespace

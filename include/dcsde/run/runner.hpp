@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "dcsde/core/types.hpp"
+#include "dcsde/run/checkpoint.hpp"
 #include "dcsde/run/process.hpp"
 
 namespace dcsde {
@@ -32,6 +33,8 @@ struct RunOptions {
   int threads = 0;        // 0: all cores
   Index block_size = 16;  // replicas per block; part of the numbers' identity, not a tuning knob
   double tail_fraction = 0.1;  // asymptotic loss = mean over the last 10% of records
+  // Save the runner's state every K steps (0: never) to the CheckpointFile given to run_process.
+  std::int64_t checkpoint_every = 0;
 };
 
 // One row per recorded step, over the replicas alive at that step.
@@ -78,8 +81,15 @@ struct ProcessSummary {
 // Progress callback: (replica-steps done, replica-steps total). Called from a helper thread.
 using ProgressCallback = std::function<void(std::int64_t done, std::int64_t total)>;
 
-// Runs `options.replicas` copies of `process` from x0. Throws only on programmer error.
+// Runs `options.replicas` copies of `process` from x0.
+//
+// With a `checkpoint` and options.checkpoint_every = K > 0, all blocks advance together K steps
+// at a time and the state is saved to checkpoint->path after each stretch (run/checkpoint.hpp);
+// if that file exists when the call starts, the run resumes from it and the summary is
+// bit-identical to that of an uninterrupted run (wall_seconds aside). Throws IoError for an
+// unreadable or foreign checkpoint; otherwise only on programmer error.
 ProcessSummary run_process(const Process& process, const Vector& x0, const RunOptions& options,
-                           const ProgressCallback& progress = {});
+                           const ProgressCallback& progress = {},
+                           const CheckpointFile* checkpoint = nullptr);
 
 }  // namespace dcsde

@@ -1,0 +1,150 @@
+// Checkpoint and resume (run.checkpoint_every, dcsde run --resume): a run ended abruptly right
+// after a checkpoint continues to results bit-identical to an uninterrupted run; bad resumes are
+// refused with a message that says what to do.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "../support/command.hpp"
+
+namespace fs = std::filesystem;
+using dcsde::testing::CommandResult;
+using dcsde::testing::run_dcsde;
+
+namespace {
+
+// A sweep of two points with an SDE: checkpoints of optimizer and SDE, several blocks (40
+// replicas, block 16), records (every 7) that do not fall on checkpoint steps (every 30).
+const char* kExperiment = R"([problem]
+objective = "quadratic"
+dim = 12
+[noise]
+kind = "gaussian"
+sigma = 1.0
+[agents]
+count = 4
+[compressor]
+kind = "rand_k"
+k = 3
+[method]
+kind = "dcsgd"
+lr = 0.05
+steps = 200
+[run]
+replicas = 40
+seed = 3
+record_every = 7
+[sde]
+model = "first_order"
+[sweep]
+"noise.sigma" = [0.5, 1.0]
+)";
+
+std::string read(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// summary.json without its wall-clock fields (the only ones allowed to differ).
+std::string without_timings(const std::string& json) {
+  std::stringstream in(json), out;
+  for (std::string line; std::getline(in, line);)
+    if (line.find("wall_seconds") == std::string::npos) out << line << '\n';
+  return out.str();
+}
+
+class Resume : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("dcsde_resume_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "exp.toml") << kExperiment;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string exp() const { return (dir_ / "exp.toml").string(); }
+  std::string out(const std::string& name) const { return (dir_ / name).string(); }
+  // Runs with checkpoints every 30 steps and ends the process right after checkpoint n.
+  CommandResult interrupted(const std::string& name, int n) const {
+    return dcsde::testing::run_command("DCSDE_EXIT_AFTER_CHECKPOINT=" + std::to_string(n) + " " +
+                                       DCSDE_BINARY + " run " + exp() + " --out " + out(name) +
+                                       " --quiet --no-plot --set run.checkpoint_every=30");
+  }
+  fs::path dir_;
+};
+
+TEST_F(Resume, ContinuesBitIdenticallyFromEveryStageOfTheRun) {
+  const CommandResult reference =
+      run_dcsde("run " + exp() + " --out " + out("reference") + " --quiet --no-plot");
+  ASSERT_EQ(reference.status, 0) << reference.output;
+  // 200 steps / 30 = 7 checkpoints per process: interrupt in the first point's optimizer (2),
+  // in the second point's optimizer (10) and in the first SDE (17).
+  for (int n : {2, 10, 17}) {
+    const std::string name = "run" + std::to_string(n);
+    const CommandResult cut = interrupted(name, n);
+    ASSERT_EQ(cut.status, 75) << cut.output;
+    ASSERT_TRUE(fs::exists(out(name) + ".checkpoint/exp.toml"));
+    ASSERT_FALSE(fs::exists(out(name))) << "an interrupted run must not leave results";
+    const CommandResult resumed = run_dcsde("run --resume " + out(name) + " --quiet --no-plot");
+    ASSERT_EQ(resumed.status, 0) << resumed.output;
+    EXPECT_FALSE(fs::exists(out(name) + ".checkpoint")) << "removed once the run completes";
+    for (const char* point : {"000-noise.sigma_0.5", "001-noise.sigma_1"}) {
+      const fs::path curves = fs::path("points") / point / "curves.csv";
+      ASSERT_TRUE(fs::exists(fs::path(out("reference")) / curves)) << curves;
+      EXPECT_EQ(read(fs::path(out("reference")) / curves), read(fs::path(out(name)) / curves))
+          << "interrupted after checkpoint " << n << ": " << curves;
+    }
+    EXPECT_EQ(without_timings(read(fs::path(out("reference")) / "summary.json")),
+              without_timings(read(fs::path(out(name)) / "summary.json")))
+        << "interrupted after checkpoint " << n;
+  }
+}
+
+TEST_F(Resume, RefusesWhatItCannotResume) {
+  // Nothing to resume.
+  CommandResult r = run_dcsde("run --resume " + out("none"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("no interrupted run to resume"), std::string::npos) << r.output;
+  // A fresh run over the checkpoints of an interrupted one.
+  ASSERT_EQ(interrupted("cut", 1).status, 75);
+  r = run_dcsde("run " + exp() + " --out " + out("cut") +
+                " --quiet --no-plot --set run.checkpoint_every=30");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("dcsde run --resume"), std::string::npos) << r.output;
+  // A resume that would change the experiment.
+  r = run_dcsde("run --resume " + out("cut") + " --set noise.sigma=2");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("its own experiment"), std::string::npos) << r.output;
+  // A truncated checkpoint names the file and the field.
+  const fs::path file = fs::path(out("cut") + ".checkpoint") / "point-000-optimizer.ckpt";
+  ASSERT_TRUE(fs::exists(file));
+  fs::resize_file(file, fs::file_size(file) / 2);
+  r = run_dcsde("run --resume " + out("cut") + " --quiet --no-plot");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("point-000-optimizer.ckpt: truncated"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out("cut"))) << "no results from a failed resume";
+  // A checkpoint of another experiment (edited exp.toml) is refused by its fingerprint.
+  ASSERT_EQ(interrupted("other", 1).status, 75);
+  const fs::path toml = fs::path(out("other") + ".checkpoint") / "exp.toml";
+  std::string text = read(toml);
+  text.replace(text.find("seed = 3"), 8, "seed = 4");
+  std::ofstream(toml) << text;
+  r = run_dcsde("run --resume " + out("other") + " --quiet --no-plot");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("belongs to another experiment"), std::string::npos) << r.output;
+}
+
+TEST_F(Resume, CheckpointEveryMustBeNonNegative) {
+  const CommandResult r = run_dcsde("validate " + exp() + " --set run.checkpoint_every=-1");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("checkpoint_every >= 0"), std::string::npos) << r.output;
+}
+
+}  // namespace
