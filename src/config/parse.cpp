@@ -262,8 +262,7 @@ void validate(const Experiment& e, const Located& at) {
     violated(at, "problem.seed", "", "seed >= 0");
   if (e.run.record_every < 1) violated(at, "run.record_every", "", "record_every >= 1");
   if (e.run.threads < 0) violated(at, "run.threads", "", "threads >= 0");
-  if (e.run.checkpoint_every < 0)
-    violated(at, "run.checkpoint_every", "", "checkpoint_every >= 0");
+  if (e.run.checkpoint_every < 0) violated(at, "run.checkpoint_every", "", "checkpoint_every >= 0");
   if (e.run.block_size < 1 || e.run.block_size > 4096)
     violated(at, "run.block_size", "", "1 <= block_size <= 4096");
 }
@@ -300,9 +299,11 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
   if (e.objective.kind == "torch") {
     // A network's dimension is its parameter count: build it (the data is loaded once per
     // process) and locate its errors at the key they name.
-    if (at.nodes.count("problem.dim"))
-      throw ConfigError(at.where("problem.dim") +
-                        ": problem.dim is set by the network for objective = 'torch'; remove it");
+    for (const char* key : {"problem.dim", "problem.x0"})
+      if (at.nodes.count(key))
+        throw ConfigError(at.where(key) + ": " + key +
+                          " is set by the network for objective = 'torch' (its parameter count "
+                          "and its own initialisation); remove it");
     try {
       e.objective.dim = make_objective(e.objective)->dim();
     } catch (const ConfigError& error) {
@@ -310,6 +311,17 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
       const std::string key = message.substr(0, message.find(' '));
       throw ConfigError((at.nodes.count(key) ? at.where(key) : at.file) + ": " + message);
     }
+  }
+  if (e.objective.kind != "torch") {
+    for (const char* key :
+         {"problem.model", "problem.dataset", "problem.data_path", "problem.width", "problem.depth",
+          "problem.heads", "problem.patch", "problem.context", "problem.full_batch",
+          "problem.test_examples", "problem.precision"})
+      if (at.nodes.count(key))
+        throw ConfigError(at.where(key) + ": " + key +
+                          " applies to objective = 'torch' only (this "
+                          "experiment's objective is '" +
+                          e.objective.kind + "')");
   }
   validate(e, at);
   // Combinations the ranges cannot see (dsgd with rand_k, Eq. 15 without L0): the constructors

@@ -155,6 +155,9 @@ Vector NetworkObjective::read_parameters() const {
 }
 
 void NetworkObjective::write_parameters(const ConstVectorRef& x) const {
+  if (x.size() != dim_)
+    throw ConfigError("torch " + options_.model + ": a state of " + std::to_string(x.size()) +
+                      " values for a network of " + std::to_string(dim_) + " parameters");
   torch::NoGradGuard no_grad;
   Index at = 0;
   for (const auto& p : parameters_) {

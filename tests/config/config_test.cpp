@@ -160,5 +160,14 @@ TEST(Config, SetOverridesAnyKeyAndAcceptsBareWords) {
   EXPECT_NE(error_of(kBase, {"nonsense"}).find("expected key=value"), std::string::npos);
 }
 
+
+TEST(Config, NetworkKeysApplyToTorchOnly) {
+  for (const char* set :
+       {"problem.model=\"mlp\"", "problem.width=8", "problem.precision=\"float64\""}) {
+    const std::string msg = error_of(kBase, {set});
+    EXPECT_NE(msg.find("applies to objective = 'torch' only"), std::string::npos)
+        << set << ": " << msg;
+  }
+}
 }  // namespace
 }  // namespace dcsde
