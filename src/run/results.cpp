@@ -39,9 +39,9 @@ void write_curves_csv(const fs::path& file, const std::vector<ProcessSummary>& p
   for (const ProcessSummary& p : processes) {
     const Curves& c = p.curves;
     for (std::size_t i = 0; i < c.step.size(); ++i) {
-      text +=
-          fmt::format("{},{},{:.17g},{:.17g},{:.17g},{:.17g},{}\n", p.process, c.step[i], c.time[i],
-                      c.loss_mean[i], c.loss_std[i], c.grad_norm_mean[i], c.alive[i]);
+      text += fmt::format("{},{},{:.17g},{:.17g},{:.17g},{:.17g},{},{:.17g},{:.17g}\n", p.process,
+                          c.step[i], c.time[i], c.loss_mean[i], c.loss_std[i], c.grad_norm_mean[i],
+                          c.alive[i], c.sq_norm_mean[i], c.sq_norm_std[i]);
     }
   }
   write_text(file, text);

@@ -1,6 +1,7 @@
 // The dcsde executable, as a user runs it: exit codes, messages, results written or not.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -77,6 +78,10 @@ TEST_F(Cli, RunWritesConfigCurvesAndSummary) {
   std::getline(curves, header);
   EXPECT_EQ(header,
             "process,step,time,loss_mean,loss_std,grad_norm_mean,alive,sq_norm_mean,sq_norm_std");
+  std::string row;
+  std::getline(curves, row);
+  EXPECT_EQ(std::count(row.begin(), row.end(), ','), std::count(header.begin(), header.end(), ','))
+      << "every row has every column: " << row;
   EXPECT_NE(r.output.find("asymptotic loss"), std::string::npos) << r.output;
   // The resolved config is itself a valid experiment.
   EXPECT_EQ(run("validate " + (dir_ / "out" / "config.toml").string()).status, 0);
