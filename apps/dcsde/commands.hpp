@@ -15,7 +15,7 @@ struct RunArgs {
   std::vector<std::string> sets;
   bool quiet = false;
   bool no_plot = false;
-  std::string resume;                // the results folder of an interrupted run (checkpoints)
+  std::string resume;               // the results folder of an interrupted run (checkpoints)
   std::string backend = "local";    // local | mpi (agents over MPI ranks, src/dist)
   std::string exchange = "gather";  // mpi: gather (bit-identical) | allreduce (dsgd, rounding)
 };
@@ -29,7 +29,18 @@ struct ScaleArgs {
   std::vector<std::string> sets;
 };
 
+struct ReproduceArgs {
+  std::string name;    // a claim, or "all"
+  std::string out;     // empty: results/reproduce
+  std::string claims;  // the manifest; empty: experiments/reproduce/claims.toml
+  bool list = false;
+  bool quick = false;  // each claim's `quick` overrides: a smoke run of about a minute
+  bool quiet = false;
+  int threads = -1;
+};
+
 int run(const RunArgs& args);
+int reproduce(const ReproduceArgs& args);
 int scale(const ScaleArgs& args);
 int validate(const std::string& file, const std::vector<std::string>& sets);
 int list(bool markdown);

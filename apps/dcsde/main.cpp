@@ -86,6 +86,19 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   scale->add_option("--set", scale_args.sets, "override a key of the --verify file (repeatable)");
 
+  dcsde::cli::ReproduceArgs reproduce_args;
+  CLI::App* reproduce = app.add_subcommand(
+      "reproduce", "Run a claim of the papers: its experiments, figures and verdict");
+  reproduce->add_option("name", reproduce_args.name, "a claim (see --list) or all");
+  reproduce->add_flag("--list", reproduce_args.list, "name every claim");
+  reproduce->add_option("--out", reproduce_args.out, "results folder (default results/reproduce)");
+  reproduce->add_flag("--quick", reproduce_args.quick, "small runs (about a minute per claim)");
+  reproduce->add_option("--claims", reproduce_args.claims,
+                        "the claims manifest (default experiments/reproduce/claims.toml)");
+  reproduce->add_option("--threads", reproduce_args.threads, "OpenMP threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  reproduce->add_flag("--quiet", reproduce_args.quiet, "no progress output");
+
   bool markdown = false;
   CLI::App* list = app.add_subcommand(
       "list", "List objectives, noise models, compressors, methods and every key");
@@ -98,6 +111,7 @@ int main(int argc, char** argv) {
     if (*validate) return dcsde::cli::validate(validate_file, validate_sets);
     if (*list) return dcsde::cli::list(markdown);
     if (*scale) return dcsde::cli::scale(scale_args);
+    if (*reproduce) return dcsde::cli::reproduce(reproduce_args);
     if (*bound) return dcsde::cli::bound(bound_file, bound_out, bound_sets);
   } catch (const dcsde::Error& e) {
     std::fprintf(stderr, "dcsde: error: %s\n", e.what());

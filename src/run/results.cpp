@@ -1,6 +1,7 @@
 #include "dcsde/run/results.hpp"
 
 #include <fmt/format.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -103,29 +104,41 @@ void StagedDirectory::commit() {
   committed_ = true;
 }
 
-std::string plot_curves(const fs::path& png, const std::string& title,
-                        const std::vector<std::pair<std::string, fs::path>>& curves) {
+std::string python_interpreter() {
   const char* python = std::getenv("DCSDE_PYTHON");
-  const std::string interpreter = python ? python : "/usr/bin/python3";
-  if (!fs::exists(interpreter)) return interpreter + " not found (install python3-matplotlib)";
-  const fs::path script = png.parent_path() / ".plot_curves.py";
-  write_text(script, detail::kPlotScript);
-  std::string command = quote(interpreter) + " " + quote(script.string()) + " " +
-                        quote(png.string()) + " " + quote(title);
-  for (const auto& [label, file] : curves)
-    command += " " + quote(label) + " " + quote(file.string());
+  return python ? python : "/usr/bin/python3";
+}
+
+PythonResult run_python(const fs::path& script, const std::vector<std::string>& args) {
+  std::string command = quote(python_interpreter()) + " " + quote(script.string());
+  for (const auto& arg : args) command += " " + quote(arg);
   command += " 2>&1";
-  std::string output;
+  PythonResult result;
   if (FILE* pipe = ::popen(command.c_str(), "r")) {
     char buffer[512];
-    while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+    while (std::fgets(buffer, sizeof buffer, pipe)) result.output += buffer;
     const int status = ::pclose(pipe);
-    std::error_code ec;
-    fs::remove(script, ec);
-    if (status == 0 && fs::exists(png)) return "";
+    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
+  return result;
+}
+
+std::string plot_curves(const fs::path& png, const std::string& title,
+                        const std::vector<std::pair<std::string, fs::path>>& curves) {
+  if (!fs::exists(python_interpreter()))
+    return python_interpreter() + " not found (install python3-matplotlib)";
+  const fs::path script = png.parent_path() / ".plot_curves.py";
+  write_text(script, detail::kPlotScript);
+  std::vector<std::string> args = {png.string(), title};
+  for (const auto& [label, file] : curves) {
+    args.push_back(label);
+    args.push_back(file.string());
+  }
+  PythonResult run = run_python(script, args);
   std::error_code ec;
   fs::remove(script, ec);
+  if (run.status == 0 && fs::exists(png)) return "";
+  std::string& output = run.output;
   while (!output.empty() && output.back() == '\n') output.pop_back();
   const auto last_line = output.rfind('\n');
   return "matplotlib failed: " +

@@ -132,9 +132,10 @@ NetworkObjective::Batch NetworkObjective::training_batch(const torch::Tensor& in
     return {windows.narrow(1, 0, options_.context).to(torch::kInt64),
             windows.narrow(1, 1, options_.context).to(torch::kInt64)};
   }
-  const auto images = train_data_.index_select(0, indices);
-  return {images.to(dtype_).div(255.0).sub(kPixelMean).div(kPixelStd),
-          train_labels_.index_select(0, indices)};
+  // In place after the conversion: the same arithmetic, one tensor instead of four.
+  auto images = train_data_.index_select(0, indices).to(dtype_);
+  images.div_(255.0).sub_(kPixelMean).div_(kPixelStd);
+  return {images, train_labels_.index_select(0, indices)};
 }
 
 torch::Tensor NetworkObjective::loss(const Batch& batch) const {
@@ -168,22 +169,22 @@ void NetworkObjective::write_parameters(const ConstVectorRef& x) const {
   }
 }
 
-torch::Tensor NetworkObjective::flat_gradient() const {
-  std::vector<torch::Tensor> grads;
-  grads.reserve(parameters_.size());
-  for (const auto& p : parameters_) {
-    grads.push_back(p.grad().defined() ? p.grad().reshape({-1})
-                                       : torch::zeros({p.numel()}, dtype_));
-  }
-  return torch::cat(grads).to(torch::kFloat64).contiguous();
-}
-
 void NetworkObjective::gradient_on(const ConstVectorRef& x, const Batch& batch, VectorRef g) const {
   write_parameters(x);
   network_->zero_grad();
   loss(batch).backward();
-  const auto flat = flat_gradient();
-  std::copy_n(flat.data_ptr<double>(), dim_, g.data());
+  // Each parameter's gradient goes straight into its slice of g (float32 -> double is exact):
+  // no concatenated copy, no temporary of d doubles (docs/performance-networks.md).
+  Index at = 0;
+  for (const auto& p : parameters_) {
+    const auto n = p.numel();
+    if (p.grad().defined()) {
+      torch::from_blob(g.data() + at, {n}, torch::kFloat64).copy_(p.grad().reshape({-1}));
+    } else {
+      g.segment(at, n).setZero();
+    }
+    at += n;
+  }
 }
 
 void NetworkObjective::value(const ConstBatchRef& X, RowVectorRef values) const {

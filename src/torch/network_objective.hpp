@@ -54,7 +54,6 @@ class NetworkObjective final : public Objective {
   torch::Tensor loss(const Batch& batch) const;
   // Loads x, computes the loss on `batch` and writes its gradient into g.
   void gradient_on(const ConstVectorRef& x, const Batch& batch, VectorRef g) const;
-  torch::Tensor flat_gradient() const;
 
   NetworkOptions options_;
   torch::Dtype dtype_;

@@ -44,6 +44,17 @@ class StagedDirectory {
   bool committed_ = false;
 };
 
+// The Python interpreter that sees Debian's packages: $DCSDE_PYTHON, else /usr/bin/python3 (the
+// python3 first on PATH may be another one, without matplotlib or numpy).
+std::string python_interpreter();
+
+struct PythonResult {
+  int status = -1;     // exit status; -1 when it could not start
+  std::string output;  // stdout and stderr together
+};
+// Runs `python_interpreter() script args...` (each argument shell-quoted).
+PythonResult run_python(const std::filesystem::path& script, const std::vector<std::string>& args);
+
 // Runs the embedded matplotlib script (scripts/plot_curves.py) with /usr/bin/python3 to draw
 // `png` from the curves files, one line per (label, curves.csv). Returns an empty string on
 // success, else why the plot was skipped (the results stay valid without it).

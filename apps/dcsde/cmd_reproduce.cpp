@@ -1,0 +1,149 @@
+// dcsde reproduce: each claim of the papers as experiments, figures and a verdict
+// (experiments/reproduce/claims.toml; the analyses are scripts/reproduce.py).
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "commands.hpp"
+#include "dcsde/config/claims.hpp"
+#include "dcsde/core/error.hpp"
+#include "dcsde/run/results.hpp"
+
+namespace dcsde::cli {
+namespace fs = std::filesystem;
+namespace {
+
+// The manifest: --claims, else experiments/reproduce/claims.toml of the working folder, else of
+// the source tree this dcsde was built from.
+fs::path find_manifest(const std::string& given) {
+  if (!given.empty()) return given;
+  const fs::path relative = fs::path("experiments") / "reproduce" / "claims.toml";
+  if (fs::exists(relative)) return relative;
+  const fs::path built = fs::path(DCSDE_SOURCE_DIR) / relative;
+  if (fs::exists(built)) return built;
+  throw IoError(relative.string() +
+                " not found here nor in the source tree; run from the dcsde folder or give "
+                "--claims FILE");
+}
+
+std::string read_file(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs one claim: its experiments, then its analysis; returns the verdict (verdict.json).
+nlohmann::json reproduce_claim(const Claim& claim, const fs::path& manifest, const fs::path& dir,
+                               const ReproduceArgs& args) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> analysis_args = {claim.analysis, dir.string()};
+  for (const fs::path& experiment : claim.experiments) {
+    RunArgs run_args;
+    run_args.file = experiment.string();
+    run_args.out = (dir / experiment.stem()).string();
+    if (args.quick) run_args.sets = claim.quick;
+    run_args.threads = args.threads;
+    run_args.quiet = args.quiet;
+    run_args.no_plot = true;  // the claim's own figures replace the per-run plot
+    std::printf("\n== %s: %s\n", claim.name.c_str(), experiment.filename().string().c_str());
+    std::fflush(stdout);
+    run(run_args);
+    analysis_args.push_back(run_args.out);
+  }
+  const fs::path script = manifest.parent_path() / ".." / ".." / "scripts" / "reproduce.py";
+  if (!fs::exists(script)) throw IoError(script.string() + ": the analyses script is missing");
+  const PythonResult analysis = run_python(script, analysis_args);
+  const fs::path verdict_file = dir / "verdict.json";
+  if (analysis.status != 0 || !fs::exists(verdict_file))
+    throw Error("claim '" + claim.name + "': analysis '" + claim.analysis + "' failed (" +
+                python_interpreter() + " " + script.string() +
+                ", needs python3-matplotlib and "
+                "python3-numpy):\n" +
+                analysis.output);
+  nlohmann::json verdict = nlohmann::json::parse(read_file(verdict_file));
+  verdict["name"] = claim.name;
+  verdict["paper"] = claim.paper;
+  verdict["claim"] = claim.statement;
+  verdict["quick"] = args.quick;
+  verdict["command"] = fmt::format("dcsde reproduce {}{} --out {}", claim.name,
+                                   args.quick ? " --quick" : "", dir.parent_path().string());
+  verdict["wall_seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  write_text(verdict_file, verdict.dump(2) + "\n");
+  return verdict;
+}
+
+std::string holds_text(const nlohmann::json& verdict) {
+  if (verdict["holds"].is_null()) return "inconclusive";
+  return verdict["holds"].get<bool>() ? "holds" : "does not hold";
+}
+
+// One claim's section of RESULTS.md; figure paths relative to `root`.
+std::string markdown_section(const nlohmann::json& v, const fs::path& dir, const fs::path& root) {
+  std::string md = fmt::format("## {}\n\n**Claim** ({}): {}\n\n", v["name"].get<std::string>(),
+                               v["paper"].get<std::string>(), v["claim"].get<std::string>());
+  for (const auto& figure : v.value("figures", nlohmann::json::array()))
+    md += fmt::format("![{}]({})\n\n", figure.get<std::string>(),
+                      fs::relative(dir / figure.get<std::string>(), root).string());
+  md += fmt::format("**Measured**: {}\n\n**Verdict**: {}.", v["measured"].get<std::string>(),
+                    holds_text(v));
+  if (v.contains("explanation") && !v["explanation"].get<std::string>().empty())
+    md += " " + v["explanation"].get<std::string>();
+  md += fmt::format("\n\n`{}`: {:.0f} s{}.\n\n", v["command"].get<std::string>(),
+                    v["wall_seconds"].get<double>(), v["quick"].get<bool>() ? " (quick mode)" : "");
+  return md;
+}
+
+}  // namespace
+
+int reproduce(const ReproduceArgs& args) {
+  const fs::path manifest = find_manifest(args.claims);
+  const std::vector<Claim> claims = load_claims(manifest);
+  if (args.list || args.name.empty()) {
+    for (const Claim& c : claims)
+      std::printf("%-22s %s\n%-22s   (%s)\n", c.name.c_str(), c.statement.c_str(), "",
+                  c.paper.c_str());
+    if (!args.list) std::printf("\ndcsde reproduce NAME|all --out DIR [--quick]\n");
+    return 0;
+  }
+  std::vector<const Claim*> chosen;
+  std::string names;
+  for (const Claim& c : claims) {
+    if (args.name == "all" || c.name == args.name) chosen.push_back(&c);
+    names += (names.empty() ? "" : ", ") + c.name;
+  }
+  if (chosen.empty())
+    throw ConfigError("reproduce: no claim named '" + args.name + "'; the claims are: " + names +
+                      " (or all)");
+  const fs::path out = args.out.empty() ? fs::path("results") / "reproduce" : fs::path(args.out);
+  fs::create_directories(out);
+  std::string results =
+      "# Results: the papers' claims, reproduced\n\nProduced by `dcsde reproduce`"
+      " (experiments/reproduce/claims.toml, scripts/reproduce.py).\n\n";
+  std::vector<nlohmann::json> verdicts;
+  for (const Claim* claim : chosen) {
+    const fs::path dir = out / claim->name;
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    verdicts.push_back(reproduce_claim(*claim, manifest, dir, args));
+    const std::string section = markdown_section(verdicts.back(), dir, dir);
+    write_text(dir / "verdict.md", section);
+    results += markdown_section(verdicts.back(), dir, out);
+  }
+  if (args.name == "all") write_text(out / "RESULTS.md", results);
+  std::printf("\n%-22s %-14s %8s  %s\n", "claim", "verdict", "time", "measured");
+  for (const auto& v : verdicts)
+    std::printf("%-22s %-14s %7.0fs  %s\n", v["name"].get<std::string>().c_str(),
+                holds_text(v).c_str(), v["wall_seconds"].get<double>(),
+                v["measured"].get<std::string>().c_str());
+  std::printf("results: %s/\n", out.string().c_str());
+  return 0;
+}
+
+}  // namespace dcsde::cli
