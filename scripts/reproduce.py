@@ -205,7 +205,84 @@ def linear_speedup(claim_dir, result_dirs):
             "figures": ["linear_speedup.png"]}
 
 
-ANALYSES = {f.__name__: f for f in (sde_tracking, noise_resilience, linear_speedup)}
+# ---------------------------------------------------------------------------------------------
+def point_curves(result_dir):
+    """[(label, swept values, optimizer curves)] of a sweep, in point order."""
+    summary = load_summary(result_dir)
+    return [(p["label"], p["swept"], load_curves(os.path.join(result_dir, p["dir"]))["optimizer"])
+            for p in summary["points"]]
+
+
+def scaling_rules(claim_dir, result_dirs):
+    """Base run vs each rescaled run: curves and the ratio of asymptotic levels."""
+    fig, axes = plt.subplots(1, len(result_dirs), figsize=(7 * len(result_dirs), 4.8),
+                             squeeze=False)
+    lines, ratios = [], []
+    for ax, result_dir in zip(axes.flat, result_dirs):
+        rows = sweep_rows(result_dir)
+        base = number(rows[0], "asymptotic_loss_mean")
+        base_sem = number(rows[0], "asymptotic_loss_sem")
+        for (label, _, c), row in zip(point_curves(result_dir), rows):
+            band(ax, c["step"], c["loss_mean"], c["loss_std"], c["alive"], label,
+                 "-" if row is rows[0] else "--")
+            if row is rows[0]:
+                continue
+            level, sem = number(row, "asymptotic_loss_mean"), number(row, "asymptotic_loss_sem")
+            ratio = level / base
+            ratio_se = ratio * math.hypot(sem / level, base_sem / base)
+            ratios.append(ratio)
+            lines.append(f"{label}: {ratio:.3f} +- {ratio_se:.3f}")
+        ax.set_title(load_summary(result_dir)["experiment"], fontsize=10)
+        ax.set_xlabel("step k (runs start at the minimum)")
+        ax.set_ylabel("mean loss (band: +-1 SE)")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.suptitle("Scaling rules: rescaled runs (dashed) keep the base level (solid)")
+    fig.tight_layout()
+    fig.savefig(os.path.join(claim_dir, "scaling_rules.png"), dpi=110)
+    holds = all(0.9 <= r <= 1.1 for r in ratios)
+    return {"measured": "asymptotic level rescaled / base: " + "; ".join(lines),
+            "holds": holds,
+            "explanation": "" if holds else "a rescaled level more than 10% from the base: the "
+            "rules keep the first-order level of Thm 3 / Thm 4; the Delta correction of Thm 3 "
+            "(eta L^2 omega / (2 mu N)) and the exact sign statistics move it.",
+            "figures": ["scaling_rules.png"]}
+
+
+def cauchy_schedule(claim_dir, result_dirs):
+    """Constant eta plateaus (last/middle level ~ 1); eta/sqrt(k+1) keeps falling (~ 1/sqrt 2)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    lines, holds = [], True
+    for label, _, c in point_curves(result_dirs[0]):
+        band(ax, c["step"], c["loss_mean"], c["loss_std"], c["alive"], label,
+             "-" if "constant" in label else "--")
+        half = len(c["step"]) // 2
+        ratio = c["loss_mean"][-1] / c["loss_mean"][half]
+        finite = bool(np.all(np.isfinite(c["loss_mean"])) and c["alive"][-1] == c["alive"][0])
+        lines.append(f"{label}: f(k_end)/f(k_end/2) = {ratio:.2f}")
+        if "constant" in label:
+            holds &= finite and 0.85 <= ratio <= 1.15
+        else:
+            holds &= finite and ratio <= 0.85
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("step k")
+    ax.set_ylabel("mean loss (band: +-1 SE)")
+    ax.set_title("DSignSGD under Cauchy noise (nu = 1): constant (solid) vs eta/sqrt(k+1) (dashed)",
+                 fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    fig.savefig(os.path.join(claim_dir, "cauchy_schedule.png"), dpi=110)
+    return {"measured": "; ".join(lines) + " (plateau: about 1; converging like eta_k: about "
+            "0.71)", "holds": holds,
+            "explanation": "" if holds else "a constant-eta run still moving or a scheduled run "
+            "not converging within the horizon.",
+            "figures": ["cauchy_schedule.png"]}
+
+
+ANALYSES = {f.__name__: f for f in (sde_tracking, noise_resilience, linear_speedup, scaling_rules,
+                                    cauchy_schedule)}
 
 
 def main():
