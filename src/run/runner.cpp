@@ -54,6 +54,11 @@ struct Moments {
   }
 };
 
+// A recorded value beyond 1e150 (or NaN) marks its replica as diverged: the statistics square
+// the values, and squares beyond ~1e308 would overflow into inf and NaN in the summary.
+constexpr double kDivergedAbove = 1e150;
+bool out_of_range(double v) { return !(std::abs(v) <= kDivergedAbove); }
+
 std::vector<std::int64_t> record_steps(std::int64_t steps, std::int64_t every) {
   std::vector<std::int64_t> out;
   for (std::int64_t k = 0; k < steps; k += every) out.push_back(k);
@@ -258,8 +263,7 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
           Moments& m = state.moments[static_cast<std::size_t>(b * n_rec + s.next_record)];
           for (Index c = 0; c < cols; ++c) {
             if (!s.alive[static_cast<std::size_t>(c)]) continue;
-            if (!std::isfinite(loss(c)) || !std::isfinite(grad_norm(c)) ||
-                !std::isfinite(sq_norm(c))) {
+            if (out_of_range(loss(c)) || out_of_range(grad_norm(c)) || out_of_range(sq_norm(c))) {
               freeze(c, k);
               continue;
             }

@@ -151,5 +151,35 @@ replicas = 20
   EXPECT_EQ(s.divergences.front().step, s.divergences.back().step);
 }
 
+// Gradient descent with eta = 0.25 on h = 10 multiplies the loss by 2.25 a step: recorded every
+// step, it passes through 1e150..1e308, where the squares inside the statistics overflow. Such a
+// replica is diverged there, and no curve value or aggregate is NaN or infinite.
+TEST(Runner, HugeFiniteLossesCountAsDivergedWithoutNanInTheStatistics) {
+  const ProcessSummary s = run_toml(R"(
+[problem]
+objective = "quadratic"
+dim = 4
+eigenvalues = [10.0, 10.0, 10.0, 10.0]
+[noise]
+kind = "gaussian"
+sigma = 0.1
+[method]
+kind = "dsgd"
+lr = 0.25
+steps = 1000
+[run]
+replicas = 8
+seed = 3
+record_every = 1
+)");
+  EXPECT_EQ(s.diverged, 8);
+  ASSERT_TRUE(s.first_divergence_step.has_value());
+  EXPECT_LT(*s.first_divergence_step, 500) << "diverged before the loss overflowed to inf";
+  for (const auto* column : {&s.curves.loss_mean, &s.curves.loss_std, &s.curves.sq_norm_mean,
+                             &s.curves.sq_norm_std, &s.curves.grad_norm_mean})
+    for (double v : *column) EXPECT_TRUE(std::isfinite(v)) << v;
+  EXPECT_FALSE(s.final_loss_mean.has_value());
+}
+
 }  // namespace
 }  // namespace dcsde

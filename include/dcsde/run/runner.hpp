@@ -7,10 +7,11 @@
 // purpose, step), and per-record statistics are merged block by block in block order, so the
 // results are bit-identical for any number of threads.
 //
-// A replica whose state (or loss) becomes non-finite is frozen at that step: it is counted as
-// diverged, its step is reported, and every aggregate afterwards covers the live replicas only
-// and says how many they are (`alive`). Nothing in a summary is NaN: an aggregate over zero live
-// replicas is absent.
+// A replica whose state (or loss) becomes non-finite, or whose recorded loss, gradient norm or
+// ||x||^2 exceeds 1e150 (their squares would overflow the statistics), is frozen at that step: it
+// is counted as diverged, its step is reported, and every aggregate afterwards covers the live
+// replicas only and says how many they are (`alive`). Nothing in a summary is NaN: an aggregate
+// over zero live replicas is absent.
 #pragma once
 
 #include <cstdint>
