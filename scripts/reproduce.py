@@ -411,6 +411,8 @@ def main():
     if len(sys.argv) < 4 or sys.argv[1] not in ANALYSES:
         sys.exit(f"usage: reproduce.py {{{'|'.join(ANALYSES)}}} CLAIM_DIR RESULT_DIR...")
     verdict = ANALYSES[sys.argv[1]](sys.argv[2], sys.argv[3:])
+    if verdict["holds"] is not None:
+        verdict["holds"] = bool(verdict["holds"])  # numpy booleans are not JSON
     with open(os.path.join(sys.argv[2], "verdict.json"), "w") as f:
         json.dump(verdict, f, indent=2)
 
