@@ -123,20 +123,30 @@ int reproduce(const ReproduceArgs& args) {
                       " (or all)");
   const fs::path out = args.out.empty() ? fs::path("results") / "reproduce" : fs::path(args.out);
   fs::create_directories(out);
-  std::string results =
-      "# Results: the papers' claims, reproduced\n\nProduced by `dcsde reproduce`"
-      " (experiments/reproduce/claims.toml, scripts/reproduce.py).\n\n";
   std::vector<nlohmann::json> verdicts;
   for (const Claim* claim : chosen) {
     const fs::path dir = out / claim->name;
     fs::remove_all(dir);
     fs::create_directories(dir);
     verdicts.push_back(reproduce_claim(*claim, manifest, dir, args));
-    const std::string section = markdown_section(verdicts.back(), dir, dir);
-    write_text(dir / "verdict.md", section);
-    results += markdown_section(verdicts.back(), dir, out);
+    write_text(dir / "verdict.md", markdown_section(verdicts.back(), dir, dir));
   }
-  if (args.name == "all") write_text(out / "RESULTS.md", results);
+  // RESULTS.md: every claim reproduced into `out` so far (this run and earlier ones), in the
+  // manifest's order, so that claims can be run one by one into the same folder.
+  std::string results =
+      "# Results: the papers' claims, reproduced\n\nProduced by `dcsde reproduce` "
+      "(experiments/reproduce/claims.toml, scripts/reproduce.py); each section names its command "
+      "and wall time.\n\n| claim | verdict | measured |\n|---|---|---|\n";
+  std::string sections;
+  for (const Claim& claim : claims) {
+    const fs::path verdict_file = out / claim.name / "verdict.json";
+    if (!fs::exists(verdict_file)) continue;
+    const nlohmann::json v = nlohmann::json::parse(read_file(verdict_file));
+    results += fmt::format("| [{0}](#{0}) | {1} | {2} |\n", claim.name, holds_text(v),
+                           v["measured"].get<std::string>());
+    sections += markdown_section(v, out / claim.name, out);
+  }
+  write_text(out / "RESULTS.md", results + "\n" + sections);
   std::printf("\n%-22s %-14s %8s  %s\n", "claim", "verdict", "time", "measured");
   for (const auto& v : verdicts)
     std::printf("%-22s %-14s %7.0fs  %s\n", v["name"].get<std::string>().c_str(),
