@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "../support/command.hpp"
+#include "../support/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -17,21 +18,9 @@ namespace {
 using Result = dcsde::testing::CommandResult;
 Result run(const std::string& args) { return dcsde::testing::run_dcsde(args); }
 
-class Cli : public ::testing::Test {
+class Cli : public dcsde::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("dcsde_cli_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return (dir_ / name).string();
-  }
-  fs::path dir_;
+  Cli() : TempDirTest("cli") {}
 };
 
 const char* kExperiment = R"([problem]

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../support/command.hpp"
+#include "../support/files.hpp"
 
 namespace fs = std::filesystem;
 using dcsde::testing::CommandResult;
@@ -43,32 +44,16 @@ model = "first_order"
 "noise.sigma" = [0.5, 1.0]
 )";
 
-std::string read(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using dcsde::testing::read_file;
+using dcsde::testing::without_timing_lines;
 
-// summary.json without its wall-clock fields (the only ones allowed to differ).
-std::string without_timings(const std::string& json) {
-  std::stringstream in(json), out;
-  for (std::string line; std::getline(in, line);)
-    if (line.find("wall_seconds") == std::string::npos) out << line << '\n';
-  return out.str();
-}
-
-class Resume : public ::testing::Test {
+class Resume : public dcsde::testing::TempDirTest {
  protected:
+  Resume() : TempDirTest("resume") {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("dcsde_resume_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    std::ofstream(dir_ / "exp.toml") << kExperiment;
+    TempDirTest::SetUp();
+    write("exp.toml", kExperiment);
   }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string exp() const { return (dir_ / "exp.toml").string(); }
   std::string out(const std::string& name) const { return (dir_ / name).string(); }
   // Runs with checkpoints every 30 steps and ends the process right after checkpoint n.
@@ -77,7 +62,6 @@ class Resume : public ::testing::Test {
                                        DCSDE_BINARY + " run " + exp() + " --out " + out(name) +
                                        " --quiet --no-plot --set run.checkpoint_every=30");
   }
-  fs::path dir_;
 };
 
 TEST_F(Resume, ContinuesBitIdenticallyFromEveryStageOfTheRun) {
@@ -98,11 +82,12 @@ TEST_F(Resume, ContinuesBitIdenticallyFromEveryStageOfTheRun) {
     for (const char* point : {"000-noise.sigma_0.5", "001-noise.sigma_1"}) {
       const fs::path curves = fs::path("points") / point / "curves.csv";
       ASSERT_TRUE(fs::exists(fs::path(out("reference")) / curves)) << curves;
-      EXPECT_EQ(read(fs::path(out("reference")) / curves), read(fs::path(out(name)) / curves))
+      EXPECT_EQ(read_file(fs::path(out("reference")) / curves),
+                read_file(fs::path(out(name)) / curves))
           << "interrupted after checkpoint " << n << ": " << curves;
     }
-    EXPECT_EQ(without_timings(read(fs::path(out("reference")) / "summary.json")),
-              without_timings(read(fs::path(out(name)) / "summary.json")))
+    EXPECT_EQ(without_timing_lines(read_file(fs::path(out("reference")) / "summary.json")),
+              without_timing_lines(read_file(fs::path(out(name)) / "summary.json")))
         << "interrupted after checkpoint " << n;
   }
 }
@@ -133,7 +118,7 @@ TEST_F(Resume, RefusesWhatItCannotResume) {
   // A checkpoint of another experiment (edited exp.toml) is refused by its fingerprint.
   ASSERT_EQ(interrupted("other", 1).status, 75);
   const fs::path toml = fs::path(out("other") + ".checkpoint") / "exp.toml";
-  std::string text = read(toml);
+  std::string text = read_file(toml);
   text.replace(text.find("seed = 3"), 8, "seed = 4");
   std::ofstream(toml) << text;
   r = run_dcsde("run --resume " + out("other") + " --quiet --no-plot");

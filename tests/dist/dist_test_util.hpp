@@ -12,6 +12,8 @@
 #include <sstream>
 #include <string>
 
+#include "../support/files.hpp"
+
 namespace dcsde::testing_dist {
 
 namespace fs = std::filesystem;
@@ -56,12 +58,7 @@ inline Result mpirun(int ranks, const std::string& args, const std::string& env 
 }
 #endif
 
-inline std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using dcsde::testing::read_file;
 
 // A summary without what legitimately differs between backends and runs: timings, and the
 // communication record that only the MPI backend writes.
@@ -114,28 +111,16 @@ inline void expect_same_results(const fs::path& expected, const fs::path& actual
   EXPECT_GT(files, 0);
 }
 
-// A fresh folder per test, removed afterwards.
-class TempDirTest : public ::testing::Test {
+// A fresh folder per test (tests/support/files.hpp), and whether results were left in it.
+class TempDirTest : public dcsde::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("dcsde_dist_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return (dir_ / name).string();
-  }
+  TempDirTest() : dcsde::testing::TempDirTest("dist") {}
   // Whether anything named out* (results or a staging folder) exists in the test folder.
   bool any_results(const std::string& prefix = "out") const {
     for (const auto& entry : fs::directory_iterator(dir_))
       if (entry.path().filename().string().rfind(prefix, 0) == 0) return true;
     return false;
   }
-  fs::path dir_;
 };
 
 #ifdef DCSDE_MPIEXEC

@@ -97,7 +97,7 @@ TEST_F(MpiRun, DivergingReplicasEqualLocal) {
   const std::string sets =
       "--set noise.kind='\"affine_gaussian\"' --set noise.sigma0=1.0 --set noise.sigma1=3.0 "
       "--set method.lr=1.0 --set problem.eigen_max=10.0 --set agents.count=5 "
-      "--set method.steps=150";
+      "--set method.steps=150 --set run.record_every=50";
   const fs::path local = run_local(single_point(), sets);
   const Result r = run_mpi(2, "out_np2", sets);
   ASSERT_EQ(r.status, 0) << r.output;

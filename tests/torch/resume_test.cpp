@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "../support/command.hpp"
+#include "../support/files.hpp"
 #include "datasets.hpp"
 
 namespace fs = std::filesystem;
@@ -44,19 +45,8 @@ threads = 1
 checkpoint_every = 10
 )";
 
-std::string read(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string without_timings(const std::string& json) {
-  std::stringstream in(json), out;
-  for (std::string line; std::getline(in, line);)
-    if (line.find("wall_seconds") == std::string::npos) out << line << '\n';
-  return out.str();
-}
+using dcsde::testing::read_file;
+using dcsde::testing::without_timing_lines;
 
 TEST(TorchResume, ContinuesBitIdentically) {
   if (!fs::exists(std::string(dcsde::torch_networks::kFashionMnistDir) +
@@ -77,9 +67,9 @@ TEST(TorchResume, ContinuesBitIdentically) {
   const CommandResult resumed =
       dcsde::testing::run_dcsde("run --resume " + (dir / "cut").string() + " --quiet --no-plot");
   ASSERT_EQ(resumed.status, 0) << resumed.output;
-  EXPECT_EQ(read(dir / "reference" / "curves.csv"), read(dir / "cut" / "curves.csv"));
-  const std::string summary = without_timings(read(dir / "cut" / "summary.json"));
-  EXPECT_EQ(without_timings(read(dir / "reference" / "summary.json")), summary);
+  EXPECT_EQ(read_file(dir / "reference" / "curves.csv"), read_file(dir / "cut" / "curves.csv"));
+  const std::string summary = without_timing_lines(read_file(dir / "cut" / "summary.json"));
+  EXPECT_EQ(without_timing_lines(read_file(dir / "reference" / "summary.json")), summary);
   EXPECT_NE(summary.find("test_accuracy"), std::string::npos) << summary;
   fs::remove_all(dir);
 }
