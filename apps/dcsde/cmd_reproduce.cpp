@@ -142,8 +142,10 @@ int reproduce(const ReproduceArgs& args) {
     const fs::path verdict_file = out / claim.name / "verdict.json";
     if (!fs::exists(verdict_file)) continue;
     const nlohmann::json v = nlohmann::json::parse(read_file(verdict_file));
-    results += fmt::format("| [{0}](#{0}) | {1} | {2} |\n", claim.name, holds_text(v),
-                           v["measured"].get<std::string>());
+    std::string measured = v["measured"].get<std::string>();
+    for (std::size_t at = 0; (at = measured.find('|', at)) != std::string::npos; at += 2)
+      measured.insert(at, "\\");  // a | inside a table cell would end the cell
+    results += fmt::format("| [{0}](#{0}) | {1} | {2} |\n", claim.name, holds_text(v), measured);
     sections += markdown_section(v, out / claim.name, out);
   }
   write_text(out / "RESULTS.md", results + "\n" + sections);
