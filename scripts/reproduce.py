@@ -67,6 +67,8 @@ def sde_tracking(claim_dir, result_dirs):
     points = []
     for result_dir in result_dirs:
         summary = load_summary(result_dir)
+        if "points" not in summary:  # a single experiment: its folder is its one point
+            summary = {"experiment": summary["experiment"], "points": [dict(summary, dir=".")]}
         for p in summary["points"]:
             points.append((summary["experiment"], p, os.path.join(result_dir, p["dir"])))
     cols = 3
