@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -38,6 +39,39 @@ std::string read_file(const fs::path& file) {
   return s.str();
 }
 
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// `mpirun -np R dcsde run ... --backend mpi` for a claim with `ranks`: the agents exchange real
+// messages between processes. What a container needs is set as in tests/dist (root, more ranks
+// than cores, no single-copy transport).
+void run_over_mpi(const Claim& claim, const RunArgs& run_args) {
+#ifndef DCSDE_HAVE_MPI
+  throw ConfigError("claim '" + claim.name +
+                    "' runs over MPI (ranks = " + std::to_string(claim.ranks) +
+                    "): this dcsde was built without MPI; install libopenmpi-dev openmpi-bin "
+                    "(scripts/setup --with-mpi) and rebuild");
+#else
+  std::string command =
+      "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+      "OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun --oversubscribe -np " +
+      std::to_string(claim.ranks) + " " + shell_quote(fs::read_symlink("/proc/self/exe")) +
+      " run " + shell_quote(run_args.file) + " --backend mpi --no-plot --out " +
+      shell_quote(run_args.out);
+  if (run_args.quiet) command += " --quiet";
+  if (run_args.threads >= 0) command += " --threads " + std::to_string(run_args.threads);
+  for (const auto& set : run_args.sets) command += " --set " + shell_quote(set);
+  std::fflush(stdout);
+  const int status = std::system(command.c_str());
+  if (status != 0)
+    throw Error("claim '" + claim.name + "': the MPI run of " + run_args.file +
+                " failed (exit status " + std::to_string(status) + "): " + command);
+#endif
+}
+
 // Runs one claim: its experiments, then its analysis; returns the verdict (verdict.json).
 nlohmann::json reproduce_claim(const Claim& claim, const fs::path& manifest, const fs::path& dir,
                                const ReproduceArgs& args) {
@@ -53,7 +87,11 @@ nlohmann::json reproduce_claim(const Claim& claim, const fs::path& manifest, con
     run_args.no_plot = true;  // the claim's own figures replace the per-run plot
     std::printf("\n== %s: %s\n", claim.name.c_str(), experiment.filename().string().c_str());
     std::fflush(stdout);
-    run(run_args);
+    if (claim.ranks > 0) {
+      run_over_mpi(claim, run_args);
+    } else {
+      run(run_args);
+    }
     analysis_args.push_back(run_args.out);
   }
   const fs::path script = manifest.parent_path() / ".." / ".." / "scripts" / "reproduce.py";

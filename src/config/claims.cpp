@@ -53,11 +53,11 @@ std::vector<Claim> load_claims(const std::filesystem::path& manifest) {
     const std::string at = detail::where(node);
     if (table == nullptr) throw ConfigError(at + ": each claim is a [[claim]] table");
     for (const auto& [key, value] : *table) {
-      static const std::set<std::string> allowed = {"name",     "paper",       "statement",
-                                                    "analysis", "experiments", "quick"};
+      static const std::set<std::string> allowed = {"name",        "paper", "statement", "analysis",
+                                                    "experiments", "quick", "ranks"};
       if (!allowed.count(std::string(key.str())))
         throw ConfigError(detail::where(value) + ": unknown key claim." + std::string(key.str()) +
-                          ". Allowed: name, paper, statement, experiments, analysis, quick");
+                          ". Allowed: name, paper, statement, experiments, analysis, quick, ranks");
     }
     Claim c;
     c.name = required_string(*table, "name", at);
@@ -74,6 +74,12 @@ std::vector<Claim> load_claims(const std::filesystem::path& manifest) {
     if (c.experiments.empty())
       throw ConfigError(at + ": claim '" + c.name + "' lists no experiments");
     c.quick = string_array(*table, "quick");
+    if (const auto* ranks = table->get("ranks")) {
+      const auto value = ranks->value<std::int64_t>();
+      if (!ranks->is_integer() || !value || *value < 1 || *value > 64)
+        throw ConfigError(detail::where(*ranks) + ": claim.ranks must be an integer in 1..64");
+      c.ranks = static_cast<int>(*value);
+    }
     if (!names.insert(c.name).second)
       throw ConfigError(at + ": claim name '" + c.name + "' appears twice");
     out.push_back(std::move(c));

@@ -9,6 +9,8 @@
 //   analysis = "noise_resilience"              # the function of scripts/reproduce.py that draws
 //                                              # the figures and decides the verdict
 //   quick = ["method.steps=200", ...]          # --quick: overrides (--set syntax) for a smoke run
+//   ranks = 2                                  # optional: run the experiments over MPI
+//                                              # (mpirun -np 2 dcsde run ... --backend mpi)
 #pragma once
 
 #include <filesystem>
@@ -21,6 +23,7 @@ struct Claim {
   std::string name, paper, statement, analysis;
   std::vector<std::filesystem::path> experiments;  // absolute or relative to the manifest
   std::vector<std::string> quick;
+  int ranks = 0;  // > 0: the experiments run under mpirun with this many ranks
 };
 
 // Reads and checks a manifest: unknown keys, missing fields, duplicate names and missing
