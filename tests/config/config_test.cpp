@@ -160,7 +160,6 @@ TEST(Config, SetOverridesAnyKeyAndAcceptsBareWords) {
   EXPECT_NE(error_of(kBase, {"nonsense"}).find("expected key=value"), std::string::npos);
 }
 
-
 TEST(Config, NetworkKeysApplyToTorchOnly) {
   for (const char* set :
        {"problem.model=\"mlp\"", "problem.width=8", "problem.precision=\"float64\""}) {
