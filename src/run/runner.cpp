@@ -216,16 +216,21 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
   state.tail_mean.assign(static_cast<std::size_t>(replicas), 0.0);
   state.died_at.assign(static_cast<std::size_t>(replicas), -1);
   state.blocks.resize(static_cast<std::size_t>(n_blocks));
-  for (Index b = 0; b < n_blocks; ++b) {
+  // A block's state is allocated when the block starts. Without checkpoints it is released when
+  // the block ends, so memory holds `threads` blocks, not all R replicas; with checkpoints every
+  // block lives for the whole run (d x R doubles), as the stretches need.
+  auto start_block = [&](Index b) {
     BlockState& s = state.blocks[static_cast<std::size_t>(b)];
     const Index cols = std::min(block, replicas - b * block);
     s.X = x0.replicate(1, cols);
     s.time = RowVector::Zero(cols);
     s.alive.assign(static_cast<std::size_t>(cols), 1);
-  }
+  };
   const bool checkpointing = checkpoint != nullptr && options.checkpoint_every > 0;
-  if (checkpointing && std::filesystem::exists(checkpoint->path))
+  if (checkpointing && std::filesystem::exists(checkpoint->path)) {
+    for (Index b = 0; b < n_blocks; ++b) start_block(b);  // the sizes the file must match
     load_state(*checkpoint, state, d, options.steps);
+  }
   // Held-out metrics of each replica's final state (objectives with data, e.g. torch).
   std::vector<std::vector<std::pair<std::string, double>>> final_metrics(
       static_cast<std::size_t>(replicas));
@@ -243,6 +248,7 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (Index b = 0; b < n_blocks; ++b) {
       BlockState& s = state.blocks[static_cast<std::size_t>(b)];
+      if (s.alive.empty()) start_block(b);
       Batch& X = s.X;
       const Index first = b * block;
       const Index cols = X.cols();
@@ -289,6 +295,10 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
           }
         }
         ticker.add(cols);
+      }
+      if (!checkpointing) {  // done with this block: keep only its alive flags
+        s.X = Batch();
+        s.time = RowVector();
       }
     }
     state.step = until;
