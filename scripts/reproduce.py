@@ -55,6 +55,15 @@ def loglog_slope(x, y):
     return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
 
 
+def save_figure(fig, claim_dir, name, title=None):
+    """Title, layout and PNG of one claim figure; returns the file name for the verdict."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(os.path.join(claim_dir, name), dpi=110)
+    return name
+
+
 def band(ax, step, mean, std, n, label, style="-"):
     sem = std / np.sqrt(np.maximum(n, 1))
     (line,) = ax.plot(step, mean, style, label=label)
@@ -74,7 +83,7 @@ def sde_tracking(claim_dir, result_dirs):
     cols = 3
     rows = math.ceil(len(points) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.8 * rows), squeeze=False)
-    worst_sigmas, worst_relative, lines = 0.0, 0.0, []
+    lines, tracks = [], []
     for ax, (experiment, p, point_dir) in zip(axes.flat, points):
         curves = load_curves(point_dir)
         for process, style in (("optimizer", "-"), ("sde", "--")):
@@ -82,9 +91,10 @@ def sde_tracking(claim_dir, result_dirs):
             band(ax, c["step"], c["loss_mean"], c["loss_std"], c["alive"], process, style)
         w = p["weak_error"]["loss"]
         f0 = curves["optimizer"]["loss_mean"][0]
+        # The SDE tracks the optimizer when the largest gap between the mean curves is within
+        # Monte Carlo error (4 SE for the maximum over the records) or below 2% of f(x0).
+        tracks.append(w["value"] <= 4 * w["sem"] or w["value"] <= 0.02 * f0)
         sigmas = w["value"] / w["sem"] if w["sem"] > 0 else math.inf
-        worst_sigmas = max(worst_sigmas, sigmas)
-        worst_relative = max(worst_relative, w["value"] / f0)
         lines.append(f"{experiment} {p['label']}: {w['value']:.3g} ({sigmas:.1f} SE, "
                      f"{100 * w['value'] / f0:.2f}% of f(x0))")
         ax.set_yscale("log")
@@ -95,15 +105,9 @@ def sde_tracking(claim_dir, result_dirs):
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(points):]:
         ax.axis("off")
-    fig.suptitle("Optimizer (solid) vs SDE (dashed): mean loss with standard-error bands")
-    fig.tight_layout()
-    fig.savefig(os.path.join(claim_dir, "sde_tracking.png"), dpi=110)
-    # The SDE tracks the optimizer when the largest gap between the mean curves is within Monte
-    # Carlo error (4 SE for the maximum over the records) or below 2% of the initial loss.
-    holds = all(
-        p["weak_error"]["loss"]["value"] <= 4 * p["weak_error"]["loss"]["sem"]
-        or p["weak_error"]["loss"]["value"] <= 0.02 * load_curves(d)["optimizer"]["loss_mean"][0]
-        for _, p, d in points)
+    save_figure(fig, claim_dir, "sde_tracking.png",
+                "Optimizer (solid) vs SDE (dashed): mean loss with standard-error bands")
+    holds = all(tracks)
     return {
         "measured": "weak error max_k |E f(x_k) - E f(X_k)| per point: " + "; ".join(lines),
         "holds": holds,
@@ -155,9 +159,8 @@ def noise_resilience(claim_dir, result_dirs):
     b.set_title("Student-t noise, sigma = 1", fontsize=10)
     b.grid(alpha=0.3, which="both")
     b.legend(fontsize=8)
-    fig.suptitle("Noise resilience: DCSGD ~ (1 + omega) sigma^2, DSignSGD ~ sigma")
-    fig.tight_layout()
-    fig.savefig(os.path.join(claim_dir, "noise_resilience.png"), dpi=110)
+    save_figure(fig, claim_dir, "noise_resilience.png",
+                "Noise resilience: DCSGD ~ (1 + omega) sigma^2, DSignSGD ~ sigma")
 
     slopes = {m: loglog_slope(x, y) for m, (x, y, _, _) in gaussian.items()}
     dsgd = gaussian["DSGD"][1]
@@ -201,8 +204,7 @@ def linear_speedup(claim_dir, result_dirs):
     errorbar_loglog(ax, data, "agents N", "Linear speedup (dotted: 1/N through N = 1)")
     for m, (x, y, _, _) in data.items():
         ax.plot(x, y[0] * x[0] / x, ":", color="gray")
-    fig.tight_layout()
-    fig.savefig(os.path.join(claim_dir, "linear_speedup.png"), dpi=110)
+    save_figure(fig, claim_dir, "linear_speedup.png")
     slopes = {m: loglog_slope(x, y) for m, (x, y, _, _) in data.items()}
     holds = all(-1.25 <= s <= -0.75 for s in slopes.values())
     return {"measured": "log-log slope of the asymptotic loss vs N: " +
@@ -243,9 +245,8 @@ def scaling_rules(claim_dir, result_dirs):
         ax.set_ylabel("mean loss (band: +-1 SE)")
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    fig.suptitle("Scaling rules: rescaled runs (dashed) keep the base level (solid)")
-    fig.tight_layout()
-    fig.savefig(os.path.join(claim_dir, "scaling_rules.png"), dpi=110)
+    save_figure(fig, claim_dir, "scaling_rules.png",
+                "Scaling rules: rescaled runs (dashed) keep the base level (solid)")
     holds = all(0.9 <= r <= 1.1 for r in ratios)
     return {"measured": "asymptotic level rescaled / base: " + "; ".join(lines),
             "holds": holds,
@@ -278,8 +279,7 @@ def cauchy_schedule(claim_dir, result_dirs):
                  fontsize=9)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    fig.savefig(os.path.join(claim_dir, "cauchy_schedule.png"), dpi=110)
+    save_figure(fig, claim_dir, "cauchy_schedule.png")
     return {"measured": "; ".join(lines) + " (plateau: about 1; converging like eta_k: about "
             "0.71)", "holds": holds,
             "explanation": "" if holds else "a constant-eta run still moving or a scheduled run "
@@ -329,13 +329,13 @@ def stability(claim_dir, result_dirs):
         ax.set_xlabel(xlabel)
         ax.set_title(title + " (o converges, x diverges)", fontsize=10)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(claim_dir, "stability.png"), dpi=110)
+    save_figure(fig, claim_dir, "stability.png")
 
     def matches(data, label, rule):
         return all(ok == rule(x) for (lab, x), ok in data.items() if lab == label)
     checks = {
-        "parabola: optimizer converges iff eta < 2": matches(parabola, "optimizer", lambda e: e < 2),
+        "parabola: optimizer converges iff eta < 2": matches(parabola, "optimizer",
+                                                             lambda e: e < 2),
         "parabola: stable SDE converges iff eta < 2": matches(parabola, "SDE stable",
                                                              lambda e: e < 2),
         "parabola: first-order SDE converges for every eta": matches(
@@ -387,8 +387,7 @@ def affine_compression(claim_dir, result_dirs):
     ax.set_title("Affine noise Z ~ N(0, sigma1^2 ||g||^2 I): final loss vs omega", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(os.path.join(claim_dir, "affine_compression.png"), dpi=110)
+    save_figure(fig, claim_dir, "affine_compression.png")
 
     dcsgd = sorted(methods["DCSGD (constant eta)"])
     norm = sorted(methods["normalized DCSGD (Eq. 15)"])
@@ -448,9 +447,8 @@ def network_pattern(claim_dir, result_dirs):
         holds &= ok
         lines.append(f"{summary['experiment']}: loss {heavy} / Gaussian: DCSGD {ratio[dcsgd]:.2f}, "
                      f"DSignSGD {ratio[sign]:.2f}")
-    fig.suptitle("Heavy-tailed noise on networks: DCSGD degrades, DSignSGD does not")
-    fig.tight_layout()
-    fig.savefig(os.path.join(claim_dir, "network_pattern.png"), dpi=110)
+    save_figure(fig, claim_dir, "network_pattern.png",
+                "Heavy-tailed noise on networks: DCSGD degrades, DSignSGD does not")
     return {"measured": "; ".join(lines), "holds": holds,
             "explanation": "" if holds else "the heavy-tail penalty of DCSGD is not 3 times "
             "DSignSGD's, or DSignSGD's own exceeds 2.",
@@ -476,13 +474,13 @@ def bytes_accuracy(claim_dir, result_dirs):
         lines.append(f"{row['method']}: {sent / 1e6:.3g} MB per agent, accuracy {accuracy:.3f}, "
                      f"wire / stated bits {comm['bytes_per_agent_per_step'] / stated:.3f}")
     ax.set_xscale("log")
-    ax.set_xlabel(f"bytes sent per agent over the run ({summary['points'][0]['processes']['optimizer']['communication']['ranks']} MPI ranks)")
+    ranks = summary["points"][0]["processes"]["optimizer"]["communication"]["ranks"]
+    ax.set_xlabel(f"bytes sent per agent over the run ({ranks} MPI ranks)")
     ax.set_ylabel("held-out accuracy at the last step")
     ax.set_title("Accuracy against bytes on the wire (MLP, Fashion-MNIST)", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(os.path.join(claim_dir, "bytes_accuracy.png"), dpi=110)
+    save_figure(fig, claim_dir, "bytes_accuracy.png")
     base = next(v for m, v in points.items() if m.startswith("DSGD"))
     compressed = {m: v for m, v in points.items() if not m.startswith("DSGD")}
     holds = (all(v[1] > 0.6 for v in points.values())

@@ -39,12 +39,6 @@ std::string read_file(const fs::path& file) {
   return s.str();
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // `mpirun -np R dcsde run ... --backend mpi` for a claim with `ranks`: the agents exchange real
 // messages between processes. What a container needs is set as in tests/dist (root, more ranks
 // than cores, no single-copy transport).

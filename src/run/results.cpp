@@ -19,13 +19,6 @@ nlohmann::json optional_json(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-// Shell-quotes one argument for popen.
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 }  // namespace
 
 void write_text(const fs::path& file, const std::string& text) {
@@ -104,14 +97,20 @@ void StagedDirectory::commit() {
   committed_ = true;
 }
 
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 std::string python_interpreter() {
   const char* python = std::getenv("DCSDE_PYTHON");
   return python ? python : "/usr/bin/python3";
 }
 
 PythonResult run_python(const fs::path& script, const std::vector<std::string>& args) {
-  std::string command = quote(python_interpreter()) + " " + quote(script.string());
-  for (const auto& arg : args) command += " " + quote(arg);
+  std::string command = shell_quote(python_interpreter()) + " " + shell_quote(script.string());
+  for (const auto& arg : args) command += " " + shell_quote(arg);
   command += " 2>&1";
   PythonResult result;
   if (FILE* pipe = ::popen(command.c_str(), "r")) {

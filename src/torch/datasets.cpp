@@ -206,4 +206,10 @@ const TextDataset& load_jane_austen(const std::string& path) {
   return cached<TextDataset>(path, read_jane_austen);
 }
 
+bool fashion_mnist_installed() {
+  return std::filesystem::exists(std::string(kFashionMnistDir) + "/train-images-idx3-ubyte.gz");
+}
+
+bool jane_austen_installed() { return std::filesystem::exists(kJaneAustenRdb); }
+
 }  // namespace dcsde::torch_networks

@@ -14,6 +14,10 @@ namespace dcsde::torch_networks {
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 inline constexpr const char* kJaneAustenRdb = "/usr/lib/R/site-library/janeaustenr/data/Rdata.rdb";
 
+// Whether the Debian packages' files are where the defaults look (tests skip without them).
+bool fashion_mnist_installed();
+bool jane_austen_installed();
+
 struct ImageSet {
   std::int64_t count = 0, rows = 0, cols = 0;
   std::vector<std::uint8_t> pixels;  // count x rows x cols, row-major

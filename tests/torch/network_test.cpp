@@ -13,10 +13,7 @@
 namespace dcsde::torch_networks {
 namespace {
 
-bool have_datasets() {
-  return std::filesystem::exists(std::string(kFashionMnistDir) + "/train-images-idx3-ubyte.gz") &&
-         std::filesystem::exists(kJaneAustenRdb);
-}
+bool have_datasets() { return fashion_mnist_installed() && jane_austen_installed(); }
 
 #define SKIP_WITHOUT_DATASETS()                                                             \
   if (!have_datasets())                                                                     \

@@ -49,8 +49,7 @@ using dcsde::testing::read_file;
 using dcsde::testing::without_timing_lines;
 
 TEST(TorchResume, ContinuesBitIdentically) {
-  if (!fs::exists(std::string(dcsde::torch_networks::kFashionMnistDir) +
-                  "/train-images-idx3-ubyte.gz"))
+  if (!dcsde::torch_networks::fashion_mnist_installed())
     GTEST_SKIP() << "install dataset-fashion-mnist (scripts/setup --with-torch)";
   const fs::path dir = fs::temp_directory_path() / "dcsde_torch_resume";
   fs::remove_all(dir);

@@ -46,8 +46,7 @@ model = "first_order"
 )";
 
 TEST(TorchSde, TracksTheOptimizerOnAnMlp) {
-  if (!fs::exists(std::string(dcsde::torch_networks::kFashionMnistDir) +
-                  "/train-images-idx3-ubyte.gz"))
+  if (!dcsde::torch_networks::fashion_mnist_installed())
     GTEST_SKIP() << "install dataset-fashion-mnist (scripts/setup --with-torch)";
   const fs::path dir = fs::temp_directory_path() / "dcsde_torch_sde";
   fs::remove_all(dir);

@@ -44,6 +44,9 @@ class StagedDirectory {
   bool committed_ = false;
 };
 
+// One argument for a shell command line (popen, std::system): in single quotes, any ' escaped.
+std::string shell_quote(const std::string& s);
+
 // The Python interpreter that sees Debian's packages: $DCSDE_PYTHON, else /usr/bin/python3 (the
 // python3 first on PATH may be another one, without matplotlib or numpy).
 std::string python_interpreter();
