@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "dcsde/compress/sparsifiers.hpp"
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   std::vector<Index> count(static_cast<std::size_t>(block));
   double sink = 0.0;
   const auto start = std::chrono::steady_clock::now();
+  const std::clock_t cpu_start = std::clock();
   for (std::uint64_t first = 0; first < replicas; first += block) {
     const auto cols = static_cast<Index>(std::min<std::uint64_t>(block, replicas - first));
     for (std::uint64_t step = 0; step < steps; ++step) {
@@ -65,10 +67,12 @@ int main(int argc, char** argv) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   std::printf(
       "{\"workload\": \"%c\", \"replicas\": %llu, \"steps\": %llu, \"seconds\": %.6f, "
+      "\"cpu_seconds\": %.6f, "
       "\"kernels\": \"%s\", \"checksum\": %.17g}\n",
       workload, static_cast<unsigned long long>(replicas), static_cast<unsigned long long>(steps),
-      seconds, detail::rng_kernels().name, sink);
+      seconds, cpu_seconds, detail::rng_kernels().name, sink);
   return 0;
 }

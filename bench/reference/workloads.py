@@ -80,7 +80,7 @@ def run(workload, replicas, steps, seed):
     tail = max(1, math.ceil(0.1 * len(records)))
     tail_start = records[-tail]
     tail_sum = np.zeros(replicas)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for k in range(steps + 1):
         if k % RECORD_EVERY == 0 or k == steps:  # a record: the loss of every replica
             loss = 0.5 * (h * x * x).sum(axis=1)
@@ -88,13 +88,14 @@ def run(workload, replicas, steps, seed):
                 tail_sum += loss
         if k < steps:
             step(x, h, rng)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     per_replica = tail_sum / tail
     return {
         "workload": workload,
         "replicas": replicas,
         "steps": steps,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "asymptotic_loss_mean": float(per_replica.mean()),
         "asymptotic_loss_sem": float(per_replica.std(ddof=1) / math.sqrt(replicas)),
         "numpy": np.__version__,

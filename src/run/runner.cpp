@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <ctime>
 #include <mutex>
 #include <thread>
 
@@ -119,6 +120,7 @@ std::string ProcessSummary::brief() const {
 ProcessSummary run_process(const Process& process, const Vector& x0, const RunOptions& options,
                            const ProgressCallback& progress) {
   const auto start = std::chrono::steady_clock::now();
+  const std::clock_t cpu_start = std::clock();
   const Objective& objective = process.objective();
   const Index d = objective.dim();
   const Index replicas = options.replicas;
@@ -274,6 +276,7 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
                                      [](auto& a, auto& b) { return a.step < b.step; })
                         ->step);
   }
+  summary.cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   summary.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;

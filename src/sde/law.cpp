@@ -12,6 +12,11 @@ namespace {
 
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
 
+// sign(g) in {-1, 0, 1} (-0 for -0) by bit operations, so that the loops using it vectorize
+// (comparisons turned into branches or integer conversions kept them scalar: half the time of an
+// SDE step).
+inline double sign_of(double g) { return std::copysign(g != 0.0 ? 1.0 : 0.0, g); }
+
 struct ClosedFormWorkspace final : LawWorkspace {
   Batch gradient, direction, hv;
   Vector scale, variance, prob, dp;
@@ -257,28 +262,20 @@ class ClosedFormLaw final : public UpdateLaw {
     ws.variance *= factor;
   }
 
-  // out += a R(g) xi with R R^T = c (d diag(g^2) - g g^T), c = omega/(d-1) (papers.md 3):
-  // R = sqrt(c) diag|g| (sqrt(d)(I - P) + sqrt(d - n) P), P = s s^T / n, s = sign(g), n = #nonzero.
   // The common case fused (constant noise scale, scheduled step h): mean = h g and
   // noise = h (sd o xi_1 + R_randk(g) xi_2), the same operations in the same order as the
   // general path (noise = sd o xi_1, add_rand_k_root, then apply_step's noise *= h).
   void scheduled_fixed(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Vector>& xi,
                        double h, Eigen::Ref<Vector> mean, Eigen::Ref<Vector> noise) const {
-    const double* gp = g.data();
-    const double* x1 = xi.data();
-    const double* x2 = x1 + d_;
-    const double* sd = fixed_sd_.data();
-    double* mp = mean.data();
-    double* np = noise.data();
+    const double* __restrict gp = g.data();
+    const double* __restrict x1 = xi.data();
+    const double* __restrict x2 = x1 + d_;
+    const double* __restrict sd = fixed_sd_.data();
+    double* __restrict mp = mean.data();
+    double* __restrict np = noise.data();
     double nonzero = 0.0, s_dot_xi = 0.0;
     const bool root = kind_ == Kind::kRandK && d_ >= 2 && omega_ != 0.0;
-    if (root) {
-      for (Index j = 0; j < d_; ++j) {
-        const double s = static_cast<double>((gp[j] > 0.0) - (gp[j] < 0.0));
-        nonzero += s * s;
-        s_dot_xi += s * x2[j];
-      }
-    }
+    if (root) rand_k_sums(gp, x2, nonzero, s_dot_xi);
     if (!root || nonzero == 0.0) {
       for (Index j = 0; j < d_; ++j) {
         mp[j] = h * gp[j];
@@ -292,7 +289,7 @@ class ClosedFormLaw final : public UpdateLaw {
     const double scale =
         std::sqrt(1.0 / static_cast<double>(n_)) * std::sqrt(omega_ / static_cast<double>(d_ - 1));
     for (Index j = 0; j < d_; ++j) {
-      const double s = static_cast<double>((gp[j] > 0.0) - (gp[j] < 0.0));
+      const double s = sign_of(gp[j]);
       mp[j] = h * gp[j];
       np[j] =
           (sd[j] * x1[j] + scale * std::abs(gp[j]) * (rd * (x2[j] - s * projected) + s * along)) *
@@ -300,28 +297,48 @@ class ClosedFormLaw final : public UpdateLaw {
     }
   }
 
+  // n = #nonzero g_j and s . xi with s = sign(g), in eight interleaved partial sums: a fixed
+  // order (the same bits for any thread count) that the compiler can still vectorize (one
+  // running sum cannot be, without reassociation).
+  void rand_k_sums(const double* __restrict g, const double* __restrict xi, double& nonzero,
+                   double& s_dot_xi) const {
+    double n[8] = {}, p[8] = {};
+    Index j = 0;
+    for (; j + 8 <= d_; j += 8) {
+      for (int l = 0; l < 8; ++l) {
+        const double s = sign_of(g[j + l]);
+        n[l] += s * s;
+        p[l] += s * xi[j + l];
+      }
+    }
+    for (; j < d_; ++j) {
+      const double s = sign_of(g[j]);
+      n[0] += s * s;
+      p[0] += s * xi[j];
+    }
+    nonzero = ((n[0] + n[1]) + (n[2] + n[3])) + ((n[4] + n[5]) + (n[6] + n[7]));
+    s_dot_xi = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+  }
+
+  // out += a R(g) xi with R R^T = c (d diag(g^2) - g g^T), c = omega/(d-1) (papers.md 3):
+  // R = sqrt(c) diag|g| (sqrt(d)(I - P) + sqrt(d - n) P), P = s s^T / n, s = sign(g), n = #nonzero.
   void add_rand_k_root(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Vector>& xi,
                        double a, Eigen::Ref<Vector> out) const {
     if (d_ < 2 || omega_ == 0.0) return;
     const double c = omega_ / static_cast<double>(d_ - 1);
-    // Branch-free (s_j = sign g_j in {-1, 0, 1}), so that the compiler vectorizes both passes;
-    // the sums run in a fixed order.
-    const double* gp = g.data();
-    const double* xp = xi.data();
-    double* op = out.data();
+    // Branch-free (s_j = sign g_j in {-1, 0, 1}), so that the compiler vectorizes both passes.
+    const double* __restrict gp = g.data();
+    const double* __restrict xp = xi.data();
+    double* __restrict op = out.data();
     double nonzero = 0.0, s_dot_xi = 0.0;
-    for (Index j = 0; j < d_; ++j) {
-      const double s = static_cast<double>((gp[j] > 0.0) - (gp[j] < 0.0));
-      nonzero += s * s;
-      s_dot_xi += s * xp[j];
-    }
+    rand_k_sums(gp, xp, nonzero, s_dot_xi);
     if (nonzero == 0.0) return;
     const double sd = std::sqrt(static_cast<double>(d_));
     const double projected = s_dot_xi / nonzero;
     const double along = std::sqrt(static_cast<double>(d_) - nonzero) * projected;
     const double scale = a * std::sqrt(c);
     for (Index j = 0; j < d_; ++j) {
-      const double s = static_cast<double>((gp[j] > 0.0) - (gp[j] < 0.0));
+      const double s = sign_of(gp[j]);
       // g_j = 0 contributes 0 (|g_j| = 0), as the root's diag|g| factor says.
       op[j] += scale * std::abs(gp[j]) * (sd * (xp[j] - s * projected) + s * along);
     }

@@ -137,9 +137,10 @@ TEST(Allocation, TheStepLoopOfEveryWorkloadAllocatesNothing) {
 }
 
 // Workload (a) at full size (d = 100, R = 1000, 8 agents, 2000 steps recorded every 10): the
-// run's peak heap above what was live before it is at most 2 d R doubles. The runner advances one block of 16
-// replicas at a time per thread, so the states of all R replicas are never held at once: what
-// stays is per-replica (tail means, divergence steps) and per block and record (moments).
+// run's peak heap above what was live before it is at most 2 d R doubles. The runner advances one
+// block of 16 replicas at a time per thread, so the states of all R replicas are never held at
+// once: what stays is per-replica (tail means, divergence steps) and per block and record
+// (moments).
 TEST(Allocation, PeakHeapOfWorkloadAIsWithinTwiceItsState) {
   const std::vector<std::string> sets = {"run.replicas=1000", "method.steps=2000",
                                          "run.record_every=10"};
