@@ -23,7 +23,7 @@ void BernoulliCompressor::apply(const ConstBatchRef& V, const DrawContext& ctx,
                                 BatchRef out) const {
   const double p = p_;
   detail::for_each_column(V, ctx, out, [p](const double* x, double* y, Index d, Philox& rng) {
-    for (Index j = 0; j < d; ++j) y[j] = rng.uniform() < p ? x[j] / p : 0.0;
+    detail::for_each_uniform(rng, d, [&](Index j, double u) { y[j] = u < p ? x[j] / p : 0.0; });
   });
 }
 
@@ -42,11 +42,11 @@ void BernoulliCompressor::encode(const ConstVectorRef& v, Philox& rng,
   std::uint64_t* mask = tl_mask.data();
   std::fill(mask, mask + words, 0);
   std::int64_t m = 0;
-  for (Index j = 0; j < d; ++j) {  // the same draws, in the same order, as apply
-    const bool keep = rng.uniform() < p_;
+  detail::for_each_uniform(rng, d, [&](Index j, double u) {  // the draws of apply
+    const bool keep = u < p_;
     mask[j / 64] |= std::uint64_t{keep} << (j % 64);
     m += keep;
-  }
+  });
   BitWriter w(bytes, kWireHeaderBits + kCountBits + d + 64 * m);
   write_header(w, WireTag::kBernoulli, d);
   w.put(static_cast<std::uint64_t>(m), kCountBits);

@@ -10,6 +10,12 @@ void Compressor::covariance(const ConstVectorRef&, Eigen::Ref<Eigen::MatrixXd>) 
   DCSDE_ASSERT(has_covariance(), "covariance() called on a compressor without a closed form");
 }
 
+double Compressor::kept_coordinates(Index, const DrawContext&, Index, Index, std::uint32_t*,
+                                    Index*) const {
+  DCSDE_ASSERT(sparse(), "kept_coordinates() called on a compressor that is not sparse");
+  return 0.0;
+}
+
 namespace {
 
 bool violated(std::string* error, const std::string& key, const std::string& value,

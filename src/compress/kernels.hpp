@@ -25,6 +25,20 @@ void for_each_column(const ConstBatchRef& V, const DrawContext& ctx, BatchRef ou
   }
 }
 
+// Calls f(j, u_j) for j = 0..d-1 with u_j the j-th uniform of rng: what d calls of
+// rng.uniform() give, drawn in vectorized chunks (one scalar Philox block per two uniforms made
+// the per-coordinate compressors run at the scalar generator's rate).
+template <class F>
+void for_each_uniform(Philox& rng, Index d, F&& f) {
+  constexpr Index kChunk = 256;
+  double u[kChunk];
+  for (Index j0 = 0; j0 < d; j0 += kChunk) {
+    const Index n = std::min(kChunk, d - j0);
+    rng.uniforms(u, n);
+    for (Index j = 0; j < n; ++j) f(j0 + j, u[j]);
+  }
+}
+
 inline void check_dim(Index d) {
   DCSDE_ASSERT(d >= 1 && d <= Index{0xffffffff}, "need 1 <= d < 2^32");
 }

@@ -14,12 +14,14 @@ void qsgd_fields(const double* x, Index d, int s, const detail::L2Norm& n, Philo
                  Emit&& emit) {
   const double sd = s;
   const double s_over_scaled = sd / n.scaled;  // finite: scaled >= 2^-480 (kernels.hpp)
-  for (Index j = 0; j < d; ++j) {
+  detail::for_each_uniform(rng, d, [&](Index j, double u) {
     const double r = n.scaled_unit(x[j], s_over_scaled, sd);
-    const double l = std::floor(r);
-    const auto q = static_cast<std::uint32_t>(l) + (rng.uniform() < r - l ? 1u : 0u);
+    // floor(r) for r in [0, s], s < 2^31: the truncation, exact (std::floor is a libm call on
+    // the x86-64 baseline, which has no roundsd).
+    const auto l = static_cast<std::uint32_t>(static_cast<std::int32_t>(r));
+    const auto q = l + (u < r - static_cast<double>(l) ? 1u : 0u);
     emit(j, x[j] < 0.0, q);
-  }
+  });
 }
 
 // C(x)_j from the fields; shared by apply and decode, hence bit-identical.

@@ -1,5 +1,5 @@
+#include <algorithm>
 #include <bit>
-#include <numeric>
 #include <vector>
 
 #include "dcsde/compress/sparsifiers.hpp"
@@ -9,50 +9,65 @@
 namespace dcsde {
 namespace {
 
-// The index array of the partial Fisher-Yates shuffle. It holds the identity permutation between
-// uses, so a subset depends only on the stream, never on earlier calls on this thread.
-struct Shuffle {
-  std::vector<std::uint32_t> perm;
-  std::vector<std::uint32_t> swapped_with;
+// Scratch of the subset draws of this thread: a membership flag per coordinate (all 0 between
+// uses, so a subset depends only on the stream, never on earlier calls), one column's subset for
+// apply() and encode(), and the words drawn ahead.
+struct SubsetScratch {
+  std::vector<std::uint16_t> seen;  // not a char type: a char store may alias anything
+  std::vector<std::uint32_t> kept;
+  std::vector<std::uint64_t> ahead;
 };
-thread_local Shuffle tl_shuffle;
+thread_local SubsetScratch tl_scratch;
 
-// Restores the identity permutation on scope exit, even if the caller's code throws.
-class SubsetSample {
- public:
-  SubsetSample(Index d, Index k, Philox& rng) : s_(tl_shuffle), k_(k) {
-    const auto n = static_cast<std::size_t>(d);
-    if (s_.perm.size() < n) {
-      const std::size_t old = s_.perm.size();
-      s_.perm.resize(n);
-      std::iota(s_.perm.begin() + static_cast<std::ptrdiff_t>(old), s_.perm.end(),
-                static_cast<std::uint32_t>(old));
+// Floyd's algorithm (Bentley & Floyd, "A sample of brilliance", CACM 1987): for j = d - k .. d - 1,
+// t = below(j + 1), keep t unless it is kept already, else keep j (never kept before: every
+// earlier pick is <= an earlier j < j). Every k-subset is equally likely, with exactly k draws
+// and O(k) work whatever d; out[i] = the i-th pick. The membership flags are cleared afterwards.
+//
+// below() is Lemire's multiply-and-reject (Philox::below) on the words of the column's stream:
+// first n words drawn ahead in bulk, word i at ahead[(i / 2) stride + i % 2] (stride 2: plain
+// order; 2C: DrawContext::words_columns of C columns), then rng, which must stand after them.
+// One word per draw except on a rejection (probability < d 2^-64): exactly the words of calling
+// rng.below(). The state lives in locals: through the members of a reader object every flag
+// store (a char store may alias anything) would force their reload, doubling the cost.
+void draw_subset(Index d, Index k, const std::uint64_t* ahead, Index n, Index stride, Philox& rng,
+                 std::uint32_t* out) {
+  std::vector<std::uint16_t>& seen = tl_scratch.seen;
+  if (seen.size() < static_cast<std::size_t>(d)) seen.resize(static_cast<std::size_t>(d), 0);
+  std::uint16_t* in = seen.data();
+  Index pos = 0;
+  auto next = [&]() -> std::uint64_t {
+    if (pos < n) {
+      const Index w = pos++;
+      return ahead[(w >> 1) * stride + (w & 1)];
     }
-    if (s_.swapped_with.size() < static_cast<std::size_t>(k)) {
-      s_.swapped_with.resize(static_cast<std::size_t>(k));
+    return rng.next_u64();
+  };
+  for (Index i = 0; i < k; ++i) {
+    const auto j = static_cast<std::uint32_t>(d - k + i);
+    const std::uint64_t range = std::uint64_t{j} + 1;
+    Uint128 m = static_cast<Uint128>(next()) * range;
+    if (static_cast<std::uint64_t>(m) < range) {
+      const std::uint64_t threshold = (0 - range) % range;
+      while (static_cast<std::uint64_t>(m) < threshold) m = static_cast<Uint128>(next()) * range;
     }
-    std::uint32_t* p = s_.perm.data();
-    for (Index i = 0; i < k; ++i) {
-      const auto j = static_cast<std::uint32_t>(static_cast<std::uint64_t>(i) +
-                                                rng.below(static_cast<std::uint64_t>(d - i)));
-      std::swap(p[i], p[j]);
-      s_.swapped_with[static_cast<std::size_t>(i)] = j;
-    }
+    auto t = static_cast<std::uint32_t>(m >> 64);
+    t = in[t] != 0 ? j : t;
+    in[t] = 1;
+    out[i] = t;
   }
-  ~SubsetSample() {
-    std::uint32_t* p = s_.perm.data();
-    for (Index i = k_ - 1; i >= 0; --i) std::swap(p[i], p[s_.swapped_with[i]]);
-  }
-  SubsetSample(const SubsetSample&) = delete;
-  SubsetSample& operator=(const SubsetSample&) = delete;
+  for (Index i = 0; i < k; ++i) in[out[i]] = 0;
+}
 
-  // The i-th selected index, i < k, in draw order.
-  std::uint32_t operator[](Index i) const { return s_.perm[static_cast<std::size_t>(i)]; }
-
- private:
-  Shuffle& s_;
-  Index k_;
-};
+// One column's subset, drawn from rng, in tl_scratch.kept.
+const std::uint32_t* column_subset(Index d, Index k, Philox& rng) {
+  SubsetScratch& s = tl_scratch;
+  if (s.kept.size() < static_cast<std::size_t>(k)) s.kept.resize(static_cast<std::size_t>(k));
+  if (s.ahead.size() < static_cast<std::size_t>(k)) s.ahead.resize(static_cast<std::size_t>(k));
+  rng.words(s.ahead.data(), k);  // each draw takes one word at least
+  draw_subset(d, k, s.ahead.data(), k, 2, rng, s.kept.data());
+  return s.kept.data();
+}
 
 constexpr std::uint64_t kUnseen = 0;  // bit pattern of +0.0, what decode starts from
 constexpr std::uint64_t kSeen = 0x7ff4dc5de0000001ULL;  // a NaN no decoded value can be
@@ -101,9 +116,29 @@ void RandKCompressor::apply(const ConstBatchRef& V, const DrawContext& ctx, Batc
   const double scale = scale_of(V.rows(), k_);
   detail::for_each_column(V, ctx, out, [&](const double* x, double* y, Index d, Philox& rng) {
     std::fill(y, y + d, 0.0);
-    const SubsetSample subset(d, k_, rng);
+    const std::uint32_t* subset = column_subset(d, k_, rng);
     for (Index i = 0; i < k_; ++i) y[subset[i]] = scale * x[subset[i]];
   });
+}
+
+double RandKCompressor::kept_coordinates(Index d, const DrawContext& ctx, Index c0, Index c1,
+                                         std::uint32_t* kept, Index* count) const {
+  DCSDE_ASSERT(k_ <= d, "rand_k needs k <= d");
+  detail::check_dim(d);
+  // The k words each column's draws take (unless one is rejected), for all columns in one
+  // vectorized call; then each column's shuffle, its stream standing after those words.
+  const Index w = k_ + k_ % 2;
+  std::vector<std::uint64_t>& ahead = tl_scratch.ahead;
+  if (ahead.size() < static_cast<std::size_t>((c1 - c0) * w))
+    ahead.resize(static_cast<std::size_t>((c1 - c0) * w));
+  ctx.words_columns(Purpose::kCompression, c0, c1, w, ahead.data());
+  for (Index c = c0; c < c1; ++c) {
+    Philox rng = ctx.stream(c, Purpose::kCompression);
+    rng.discard(static_cast<std::uint64_t>(w));
+    draw_subset(d, k_, ahead.data() + 2 * (c - c0), w, 2 * (c1 - c0), rng, kept + (c - c0) * k_);
+    count[c - c0] = k_;
+  }
+  return scale_of(d, k_);
 }
 
 void RandKCompressor::covariance(const ConstVectorRef& v, Eigen::Ref<Eigen::MatrixXd> K) const {
@@ -127,7 +162,7 @@ void RandKCompressor::encode(const ConstVectorRef& v, Philox& rng,
   const int b = index_bits(d);
   BitWriter w(bytes, static_cast<std::int64_t>(message_bits(d)));
   write_header(w, WireTag::kRandK, d);
-  const SubsetSample subset(d, k_, rng);
+  const std::uint32_t* subset = column_subset(d, k_, rng);
   for (Index i = 0; i < k_; ++i) w.put(subset[i], b);
   for (Index i = 0; i < k_; ++i) w.put_double(v[subset[i]]);
   w.finish();

@@ -9,9 +9,9 @@ namespace {
 
 constexpr int kFlagBits = 8;
 
-// In doubles throughout, so that the loop of apply vectorizes (blends, no int conversion); the
-// same values as the integer form, +0.0 for zero and NaN included.
-inline double sign_of(double t) { return (t > 0.0 ? 1.0 : 0.0) - (t < 0.0 ? 1.0 : 0.0); }
+// +1, -1, or +0.0 for zero and NaN; written as selects of doubles so that the loops vectorize
+// (an integer difference converted to double kept them scalar: 11% of workload (b)).
+inline double sign_of(double t) { return t > 0.0 ? 1.0 : (t < 0.0 ? -1.0 : 0.0); }
 
 // Bits [j, j + n) of the predicate `pred(x_j)`, n <= 64, bit i = pred(x_(j+i)).
 template <class Pred>

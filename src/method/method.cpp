@@ -30,12 +30,19 @@ const std::vector<MethodKindInfo>& method_kinds() {
   return kinds;
 }
 
-void MethodWorkspace::resize(Index d, Index cols) {
+void MethodWorkspace::resize(Index d, Index cols, bool messages) {
   gradient.resize(d, cols);
-  agent_gradient.resize(d, cols);
-  message.resize(d, cols);
+  agent_gradient.resize(messages ? d : 0, messages ? cols : 0);
+  message.resize(messages ? d : 0, messages ? cols : 0);
   direction.resize(d, cols);
   norms.resize(cols);
+  // A sparse step gathers the kept coordinates of several columns: room for d, and for 2048
+  // (enough for all columns of a block at small d, so one vectorized draw serves them all).
+  const auto room = static_cast<std::size_t>(std::max<Index>(d, 2048));
+  kept.resize(room);
+  kept_column.resize(room);
+  kept_values.resize(room);
+  kept_count.resize(room);
 }
 
 Method::Method(const MethodOptions& options, const Objective& objective, const NoiseModel& noise,
@@ -68,6 +75,7 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
   }
   compress_ = comp != "identity";
   minibatch_ = noise_.family() == NoiseModel::Family::kMinibatch;
+  sparse_ = compress_ && !minibatch_ && compressor_.sparse();
   if (minibatch_ && !objective_.has_minibatches())
     throw ConfigError(
         "noise.kind = 'minibatch' needs an objective with its own data (objective = "
@@ -136,9 +144,55 @@ void Method::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t 
                   MethodWorkspace& ws, RowVectorRef step_sizes) const {
   prepare(X, ws);
   ws.direction.setZero();
-  for (Index i = 0; i < agents_; ++i)
-    ws.direction += agent_message(i, X, k, seed, first_replica, ws);
+  for (Index i = 0; i < agents_; ++i) {
+    if (sparse_) {
+      add_sparse_message(i, k, seed, first_replica, ws);
+    } else {
+      ws.direction += agent_message(i, X, k, seed, first_replica, ws);
+    }
+  }
   finish(X, k, ws, step_sizes);
+}
+
+void Method::add_sparse_message(Index agent, std::int64_t k, std::uint64_t seed,
+                                std::uint64_t first_replica, MethodWorkspace& ws) const {
+  const DrawContext ctx = draw_context(agent, k, seed, first_replica);
+  const Index d = ws.gradient.rows(), cols = ws.gradient.cols();
+  // Columns in groups whose kept coordinates surely fit the buffers (room for d each): the
+  // subsets of the group first, then the noise at all of them in one vectorized draw.
+  const Index group = std::max<Index>(1, static_cast<Index>(ws.kept.size()) / d);
+  const bool noiseless = noise_.family() == NoiseModel::Family::kNone;
+  std::uint32_t* kept = ws.kept.data();
+  std::uint32_t* column = ws.kept_column.data();
+  double* t = ws.kept_values.data();
+  Index* count = ws.kept_count.data();
+  for (Index c0 = 0; c0 < cols; c0 += group) {
+    const Index c1 = std::min(cols, c0 + group);
+    const double scale = compressor_.kept_coordinates(d, ctx, c0, c1, kept, count);
+    Index n = 0;
+    for (Index c = c0; c < c1; ++c) {
+      std::fill(column + n, column + n + count[c - c0], static_cast<std::uint32_t>(c));
+      n += count[c - c0];
+    }
+    noise_.draw_at(ctx, column, kept, n, t);
+    // agent_message would hold scale * z_j at the kept j and +0.0 elsewhere; adding +0.0 leaves
+    // the sum unchanged (it starts at +0.0, so it is never -0.0): the same bits.
+    for (Index c = c0, e = 0; c < c1; ++c) {
+      const double* g = ws.gradient.col(c).data();
+      double* direction = ws.direction.col(c).data();
+      const Index end = e + count[c - c0];
+      if (noiseless) {
+        for (; e < end; ++e) direction[kept[e]] += scale * g[kept[e]];
+      } else if (noise_.isotropic()) {  // noisy() without the coordinate scale
+        const double a = noise_.column_scale(ws.gradient, c, agent);
+        for (; e < end; ++e) direction[kept[e]] += scale * (g[kept[e]] + a * t[e]);
+      } else {
+        const double a = noise_.column_scale(ws.gradient, c, agent);
+        for (; e < end; ++e)
+          direction[kept[e]] += scale * noise_.noisy(g[kept[e]], a, kept[e], t[e]);
+      }
+    }
+  }
 }
 
 void Method::prepare(const ConstBatchRef& X, MethodWorkspace& ws) const {
@@ -170,6 +224,22 @@ const Batch& Method::agent_message(Index agent, const ConstBatchRef& X, std::int
 
 void Method::finish(BatchRef X, std::int64_t k, MethodWorkspace& ws,
                     RowVectorRef step_sizes) const {
+  if (aggregation_ == Aggregation::kAverage && rule_ == StepRule::kScheduled) {
+    // The common case in one pass over the block: the operations of the general path below.
+    const double inv = 1.0 / static_cast<double>(agents_);
+    const double h = options_.lr * schedule_.multiplier(k);
+    step_sizes.setConstant(h);
+    for (Index c = 0; c < X.cols(); ++c) {
+      double* x = X.col(c).data();
+      double* direction = ws.direction.col(c).data();
+      for (Index j = 0; j < X.rows(); ++j) {
+        const double v = direction[j] * inv;
+        direction[j] = v;
+        x[j] -= v * h;
+      }
+    }
+    return;
+  }
   if (aggregation_ == Aggregation::kMajority) {
     ws.direction = ws.direction.array().sign();
   } else {

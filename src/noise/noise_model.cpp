@@ -1,5 +1,6 @@
 #include "dcsde/noise/noise_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "dcsde/core/error.hpp"
@@ -91,6 +92,32 @@ void NoiseModel::scale(const ConstVectorRef& g, Index agent, VectorRef s) const 
   }
 }
 
+double NoiseModel::column_scale(const ConstBatchRef& G, Index c, Index agent) const {
+  if (family_ == Family::kNone) return 0.0;
+  const bool needs_norm = rule_ != ScaleRule::kConstant;
+  return agent_scale(needs_norm ? G.col(c).norm() : 0.0, agent) * inv_sqrt_batch_;
+}
+
+void NoiseModel::draw(Philox& rng, double* t, Index n) const {
+  if (family_ == Family::kGaussian) {
+    rng.normals(t, n);
+  } else {
+    rng.student_ts(t, n, nu_);
+  }
+}
+
+void NoiseModel::draw_at(const DrawContext& ctx, const std::uint32_t* column,
+                         const std::uint32_t* index, Index n, double* t) const {
+  DCSDE_ASSERT(family_ != Family::kMinibatch, "minibatch noise has no draw_at");
+  if (family_ == Family::kNone) {
+    std::fill(t, t + n, 0.0);
+  } else if (family_ == Family::kGaussian) {
+    ctx.normals_at(Purpose::kNoise, column, index, n, t);
+  } else {
+    ctx.student_ts_at(Purpose::kNoise, nu_, column, index, n, t);
+  }
+}
+
 void NoiseModel::sample(const ConstBatchRef& G, const DrawContext& ctx, BatchRef out) const {
   const Index d = G.rows();
   DCSDE_ASSERT(family_ != Family::kMinibatch,
@@ -99,29 +126,20 @@ void NoiseModel::sample(const ConstBatchRef& G, const DrawContext& ctx, BatchRef
     if (out.data() != G.data()) out = G;
     return;
   }
-  const bool needs_norm = rule_ != ScaleRule::kConstant;
   for (Index c = 0; c < G.cols(); ++c) {
     Philox rng = ctx.stream(c, Purpose::kNoise);
     // The norm is read before `out` is written: G and out may alias.
-    const double a = agent_scale(needs_norm ? G.col(c).norm() : 0.0, ctx.agent) * inv_sqrt_batch_;
+    const double a = column_scale(G, c, ctx.agent);
     double* z = out.col(c).data();
     const double* g = G.col(c).data();
-    if (family_ == Family::kGaussian) {
-      // Draw into a small stack buffer so that G may alias out.
-      constexpr Index kChunk = 256;
-      double buffer[kChunk];
-      for (Index j0 = 0; j0 < d; j0 += kChunk) {
-        const Index n = std::min(kChunk, d - j0);
-        rng.normals(buffer, n);
-        for (Index j = 0; j < n; ++j) {
-          const double s = coordinate_scale_.size() ? a * coordinate_scale_[j0 + j] : a;
-          z[j0 + j] = g[j0 + j] + s * buffer[j];
-        }
-      }
-    } else {
-      for (Index j = 0; j < d; ++j) {
-        const double s = coordinate_scale_.size() ? a * coordinate_scale_[j] : a;
-        z[j] = g[j] + s * rng.student_t(nu_);
+    // Draw into a small stack buffer so that G may alias out.
+    constexpr Index kChunk = 256;
+    double t[kChunk];
+    for (Index j0 = 0; j0 < d; j0 += kChunk) {
+      const Index n = std::min(kChunk, d - j0);
+      draw(rng, t, n);
+      for (Index j = 0; j < n; ++j) {
+        z[j0 + j] = noisy(g[j0 + j], a, static_cast<std::uint32_t>(j0 + j), t[j]);
       }
     }
   }

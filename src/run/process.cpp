@@ -11,7 +11,7 @@ struct OptimizerWorkspace final : ProcessWorkspace {
 
 std::unique_ptr<ProcessWorkspace> OptimizerProcess::make_workspace(Index cols) const {
   auto ws = std::make_unique<OptimizerWorkspace>();
-  ws->method.resize(method_.objective().dim(), cols);
+  ws->method.resize(method_.objective().dim(), cols, !method_.sparse_step());
   return ws;
 }
 

@@ -61,6 +61,7 @@ nlohmann::json to_json(const ProcessSummary& s) {
                           {"records", s.asymptotic_records}};
   j["bits_per_agent_per_step"] = s.bits_per_agent_per_step;
   j["wall_seconds"] = s.wall_seconds;
+  j["cpu_seconds"] = s.cpu_seconds;
   nlohmann::json divergences = nlohmann::json::array();
   for (std::size_t i = 0; i < s.divergences.size() && i < 100; ++i)
     divergences.push_back({{"replica", s.divergences[i].replica}, {"step", s.divergences[i].step}});

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -200,6 +201,7 @@ void load_state(const CheckpointFile& file, RunnerState& s, Index d, std::int64_
 ProcessSummary run_process(const Process& process, const Vector& x0, const RunOptions& options,
                            const ProgressCallback& progress, const CheckpointFile* checkpoint) {
   const auto start = std::chrono::steady_clock::now();
+  const std::clock_t cpu_start = std::clock();
   const Objective& objective = process.objective();
   const Index d = objective.dim();
   const Index replicas = options.replicas;
@@ -397,6 +399,7 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
                                      [](auto& a, auto& b) { return a.step < b.step; })
                         ->step);
   }
+  summary.cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   summary.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;

@@ -12,6 +12,11 @@ namespace {
 
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
 
+// sign(g) in {-1, 0, 1} (-0 for -0) by bit operations, so that the loops using it vectorize
+// (comparisons turned into branches or integer conversions kept them scalar: half the time of an
+// SDE step).
+inline double sign_of(double g) { return std::copysign(g != 0.0 ? 1.0 : 0.0, g); }
+
 struct ClosedFormWorkspace final : LawWorkspace {
   Batch gradient, direction, hv;
   Vector scale, variance, prob, dp;
@@ -41,6 +46,19 @@ class ClosedFormLaw final : public UpdateLaw {
       l1_ = o.L1.value_or(constants.L1.value_or(0.0));
       p_ = method.normalization_p();
       q_ = method.normalization_q();
+    }
+    // With a constant noise scale (no ||grad f|| in it) the variance of D does not depend on x
+    // for these kinds: computed once here, not per column and step.
+    if ((kind_ == Kind::kAverage || kind_ == Kind::kRandK) &&
+        noise_.family() != NoiseModel::Family::kMinibatch &&
+        noise_.scale_rule() == NoiseModel::ScaleRule::kConstant) {
+      ClosedFormWorkspace ws;
+      ws.scale.resize(d_);
+      ws.variance.resize(d_);
+      mean_square_scale(Vector::Zero(d_), ws);
+      fixed_variance_ = ws.variance / static_cast<double>(n_);
+      if (kind_ == Kind::kRandK) fixed_variance_ *= 1.0 + omega_;
+      fixed_sd_ = fixed_variance_.cwiseSqrt();
     }
   }
 
@@ -75,18 +93,29 @@ class ClosedFormLaw final : public UpdateLaw {
         case Kind::kAverage:
         case Kind::kBernoulli:
         case Kind::kRandK: {
-          // D = (1/N) sum_i C(g + Z_i): E D = g and Cov D = diag(ws.variance) (+ the rand-k
-          // term), with ws.variance = (1/N) mean_i Var Z_i first (Thm 1, papers.md 7.2).
-          mean_square_scale(g, ws);
-          ws.variance *= inv_n;
-          if (kind_ == Kind::kBernoulli)
-            ws.variance = (1.0 + omega_) * ws.variance + omega_ * inv_n * g.cwiseAbs2();
-          if (kind_ == Kind::kRandK) ws.variance *= 1.0 + omega_;
-          noise.col(c) = ws.variance.cwiseSqrt().cwiseProduct(xi.col(c).head(d_));
+          // D = (1/N) sum_i C(g + Z_i): E D = g and Cov D = diag(variance) (+ the rand-k
+          // term), with variance = (1/N) mean_i Var Z_i first (Thm 1, papers.md 7.2).
+          const bool fixed = fixed_sd_.size() != 0;
+          if (fixed && rule_ == StepRule::kScheduled) {  // workload (c): two passes, not six
+            scheduled_fixed(g, xi.col(c), h, mean.col(c), noise.col(c));
+            step_size(c) = h;
+            break;
+          }
+          if (fixed) {
+            noise.col(c) = fixed_sd_.cwiseProduct(xi.col(c).head(d_));
+          } else {
+            mean_square_scale(g, ws);
+            ws.variance *= inv_n;
+            if (kind_ == Kind::kBernoulli)
+              ws.variance = (1.0 + omega_) * ws.variance + omega_ * inv_n * g.cwiseAbs2();
+            if (kind_ == Kind::kRandK) ws.variance *= 1.0 + omega_;
+            noise.col(c) = ws.variance.cwiseSqrt().cwiseProduct(xi.col(c).head(d_));
+          }
           if (kind_ == Kind::kRandK)
             add_rand_k_root(g, xi.col(c).tail(d_), std::sqrt(inv_n), noise.col(c));
           // noise.col(c) = R_D xi; the step rule maps (g, R_D xi) to (mu, R xi).
-          step_size(c) = apply_step(g, eta_k, ws.variance, mean.col(c), noise.col(c));
+          step_size(c) = apply_step(g, eta_k, fixed ? fixed_variance_ : ws.variance, mean.col(c),
+                                    noise.col(c));
           break;
         }
         case Kind::kSign: {
@@ -233,28 +262,85 @@ class ClosedFormLaw final : public UpdateLaw {
     ws.variance *= factor;
   }
 
+  // The common case fused (constant noise scale, scheduled step h): mean = h g and
+  // noise = h (sd o xi_1 + R_randk(g) xi_2), the same operations in the same order as the
+  // general path (noise = sd o xi_1, add_rand_k_root, then apply_step's noise *= h).
+  void scheduled_fixed(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Vector>& xi,
+                       double h, Eigen::Ref<Vector> mean, Eigen::Ref<Vector> noise) const {
+    const double* __restrict gp = g.data();
+    const double* __restrict x1 = xi.data();
+    const double* __restrict x2 = x1 + d_;
+    const double* __restrict sd = fixed_sd_.data();
+    double* __restrict mp = mean.data();
+    double* __restrict np = noise.data();
+    double nonzero = 0.0, s_dot_xi = 0.0;
+    const bool root = kind_ == Kind::kRandK && d_ >= 2 && omega_ != 0.0;
+    if (root) rand_k_sums(gp, x2, nonzero, s_dot_xi);
+    if (!root || nonzero == 0.0) {
+      for (Index j = 0; j < d_; ++j) {
+        mp[j] = h * gp[j];
+        np[j] = (sd[j] * x1[j]) * h;
+      }
+      return;
+    }
+    const double rd = std::sqrt(static_cast<double>(d_));
+    const double projected = s_dot_xi / nonzero;
+    const double along = std::sqrt(static_cast<double>(d_) - nonzero) * projected;
+    const double scale =
+        std::sqrt(1.0 / static_cast<double>(n_)) * std::sqrt(omega_ / static_cast<double>(d_ - 1));
+    for (Index j = 0; j < d_; ++j) {
+      const double s = sign_of(gp[j]);
+      mp[j] = h * gp[j];
+      np[j] =
+          (sd[j] * x1[j] + scale * std::abs(gp[j]) * (rd * (x2[j] - s * projected) + s * along)) *
+          h;
+    }
+  }
+
+  // n = #nonzero g_j and s . xi with s = sign(g), in eight interleaved partial sums: a fixed
+  // order (the same bits for any thread count) that the compiler can still vectorize (one
+  // running sum cannot be, without reassociation).
+  void rand_k_sums(const double* __restrict g, const double* __restrict xi, double& nonzero,
+                   double& s_dot_xi) const {
+    double n[8] = {}, p[8] = {};
+    Index j = 0;
+    for (; j + 8 <= d_; j += 8) {
+      for (int l = 0; l < 8; ++l) {
+        const double s = sign_of(g[j + l]);
+        n[l] += s * s;
+        p[l] += s * xi[j + l];
+      }
+    }
+    for (; j < d_; ++j) {
+      const double s = sign_of(g[j]);
+      n[0] += s * s;
+      p[0] += s * xi[j];
+    }
+    nonzero = ((n[0] + n[1]) + (n[2] + n[3])) + ((n[4] + n[5]) + (n[6] + n[7]));
+    s_dot_xi = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+  }
+
   // out += a R(g) xi with R R^T = c (d diag(g^2) - g g^T), c = omega/(d-1) (papers.md 3):
   // R = sqrt(c) diag|g| (sqrt(d)(I - P) + sqrt(d - n) P), P = s s^T / n, s = sign(g), n = #nonzero.
   void add_rand_k_root(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Vector>& xi,
                        double a, Eigen::Ref<Vector> out) const {
     if (d_ < 2 || omega_ == 0.0) return;
     const double c = omega_ / static_cast<double>(d_ - 1);
+    // Branch-free (s_j = sign g_j in {-1, 0, 1}), so that the compiler vectorizes both passes.
+    const double* __restrict gp = g.data();
+    const double* __restrict xp = xi.data();
+    double* __restrict op = out.data();
     double nonzero = 0.0, s_dot_xi = 0.0;
-    for (Index j = 0; j < d_; ++j) {
-      if (g[j] != 0.0) {
-        nonzero += 1.0;
-        s_dot_xi += g[j] > 0 ? xi[j] : -xi[j];
-      }
-    }
+    rand_k_sums(gp, xp, nonzero, s_dot_xi);
     if (nonzero == 0.0) return;
     const double sd = std::sqrt(static_cast<double>(d_));
     const double projected = s_dot_xi / nonzero;
     const double along = std::sqrt(static_cast<double>(d_) - nonzero) * projected;
     const double scale = a * std::sqrt(c);
     for (Index j = 0; j < d_; ++j) {
-      if (g[j] == 0.0) continue;
-      const double s = g[j] > 0 ? 1.0 : -1.0;
-      out[j] += scale * std::abs(g[j]) * (sd * (xi[j] - s * projected) + s * along);
+      const double s = sign_of(gp[j]);
+      // g_j = 0 contributes 0 (|g_j| = 0), as the root's diag|g| factor says.
+      op[j] += scale * std::abs(gp[j]) * (sd * (xp[j] - s * projected) + s * along);
     }
   }
 
@@ -312,6 +398,7 @@ class ClosedFormLaw final : public UpdateLaw {
   StepRule rule_;
   Index d_, n_;
   double omega_;
+  Vector fixed_variance_, fixed_sd_;        // constant noise scale: the variance of D and its root
   double l0_ = 0, l1_ = 0, p_ = 1, q_ = 0;  // Eq. 15 (normalized_dcsgd)
 };
 

@@ -66,7 +66,8 @@ inline nlohmann::json without_timing(const nlohmann::json& j) {
   if (j.is_object()) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& [key, value] : j.items())
-      if (key != "wall_seconds" && key != "communication") out[key] = without_timing(value);
+      if (key != "wall_seconds" && key != "cpu_seconds" && key != "communication")
+        out[key] = without_timing(value);
     return out;
   }
   if (j.is_array()) {

@@ -17,12 +17,14 @@ inline std::string read_file(const std::filesystem::path& file) {
   return s.str();
 }
 
-// A results file without its lines naming wall_seconds (the only values allowed to differ
-// between two runs of the same experiment).
+// A results file without its lines naming wall_seconds or cpu_seconds (the only values allowed to
+// differ between two runs of the same experiment).
 inline std::string without_timing_lines(const std::string& text) {
   std::stringstream in(text), out;
   for (std::string line; std::getline(in, line);)
-    if (line.find("wall_seconds") == std::string::npos) out << line << '\n';
+    if (line.find("wall_seconds") == std::string::npos &&
+        line.find("cpu_seconds") == std::string::npos)
+      out << line << '\n';
   return out.str();
 }
 

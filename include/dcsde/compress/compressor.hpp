@@ -41,6 +41,18 @@ class Compressor {
   // V and out may not alias. One virtual call per block; no heap allocation after warm-up.
   virtual void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const = 0;
 
+  // Sparse compressors: C(v)_j = scale v_j for j in a random subset S that does not depend on v,
+  // 0 elsewhere (rand_k). For them sparse() is true, and kept_coordinates draws the S of columns
+  // c0 .. c1 - 1 of a block of d rows, each from ctx.stream(c, Purpose::kCompression) exactly as
+  // apply() draws it: writes them column after column to kept (room for (c1 - c0) d), their
+  // sizes to count[c - c0], and returns the scale. So a method can draw the noise of the kept
+  // coordinates only and add scale v_j where apply() would have written it: the same bits for
+  // a fraction of the random numbers (method/method.hpp). Calling kept_coordinates when
+  // sparse() is false is a programmer error (DCSDE_ASSERT).
+  virtual bool sparse() const { return false; }
+  virtual double kept_coordinates(Index d, const DrawContext& ctx, Index c0, Index c1,
+                                  std::uint32_t* kept, Index* count) const;
+
   // Exact compression covariance K(v) = Cov_xi C(v) (papers.md 3, [DERIVED]), where a closed
   // form exists; `has_covariance()` says whether it does. K must be d x d. Calling it when
   // `has_covariance()` is false is a programmer error (DCSDE_ASSERT).

@@ -31,9 +31,10 @@ class IdentityCompressor final : public Compressor {
 //   omega = d/k - 1 (E||C(x) - x||^2 = omega ||x||^2 exactly),
 //   K(v) = c (d diag(v^2) - v v^T),  c = (d - k) / (k (d - 1))  (K = 0 when k = d) [DERIVED]
 //   so tr K(v) = omega ||v||^2.
-// Sampling: partial Fisher-Yates, for i = 0..k-1 swap positions i and i + below(d - i) of a
-// thread-local index array, which is restored afterwards (swaps undone in reverse): O(k) draws
-// and work, no allocation after warm-up, and the subset depends on the stream only.
+// Sampling: Floyd's algorithm (Bentley & Floyd 1987): for j = d-k..d-1, t = below(j + 1), keep t
+// unless already kept, else keep j; membership in a thread-local flag array cleared afterwards:
+// exactly k draws and O(k) work, no allocation after warm-up, and the subset depends on the
+// stream only.
 // The output is (d/k) * x_j computed as `scale * x_j` with scale = double(d) / double(k).
 // Wire: header | k x b-bit index (in draw order) | k x binary64 x_j (the original values;
 // the decoder multiplies by the same scale).  message_bits = pad8(48 + k b + 64 k).
@@ -45,6 +46,9 @@ class RandKCompressor final : public Compressor {
   bool unbiased() const override { return true; }
   std::optional<double> omega(Index d) const override;
   void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const override;
+  bool sparse() const override { return true; }
+  double kept_coordinates(Index d, const DrawContext& ctx, Index c0, Index c1, std::uint32_t* kept,
+                          Index* count) const override;
   bool has_covariance() const override { return true; }
   void covariance(const ConstVectorRef& v, Eigen::Ref<Eigen::MatrixXd> K) const override;
   void encode(const ConstVectorRef& v, Philox& rng,

@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dcsde/compress/compressor.hpp"
 #include "dcsde/core/rng.hpp"
@@ -58,7 +59,14 @@ const std::vector<MethodKindInfo>& method_kinds();
 struct MethodWorkspace {
   Batch gradient, agent_gradient, message, direction;
   RowVector norms;
-  void resize(Index d, Index cols);
+  // The sparse path of Method::step: kept coordinates of a group of columns, their columns, the
+  // noise values there, and the count kept per column.
+  std::vector<std::uint32_t> kept, kept_column;
+  std::vector<double> kept_values;
+  std::vector<Index> kept_count;
+  // agent_gradient and message only with `messages` (agent_gradient / agent_message need them;
+  // a sparse step() does not: at d = 1e6 they are 2 x 128 MB per block of 16).
+  void resize(Index d, Index cols, bool messages = true);
 };
 
 class Method final {
@@ -69,7 +77,10 @@ class Method final {
 
   // Advances the block X (d x c, replicas first_replica..) by step k, in place, and writes the
   // step size h_k used for each column into `step_sizes`. It is the three phases below, in order,
-  // with the messages summed in agent order 0..N-1.
+  // with the messages summed in agent order 0..N-1. With a sparse compressor (rand_k) and
+  // closed-form noise, phase 2 is fused: each column draws its kept coordinates first
+  // (Compressor::kept_coordinates) and the noise at those only (NoiseModel::draw_at), and adds
+  // scale * g_ij there: the bits of agent_message, with k instead of d noise values per agent.
   void step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t first_replica,
             MethodWorkspace& ws, RowVectorRef step_sizes) const;
 
@@ -100,6 +111,8 @@ class Method final {
   // Whether agent messages go through the compressor (false for identity, whose message is the
   // gradient itself).
   bool compresses() const { return compress_; }
+  // Whether step() takes the fused sparse path (then its workspace needs no message buffers).
+  bool sparse_step() const { return sparse_; }
   // 3. With ws.direction = sum_i m_i (summed in agent order), aggregates, computes h_k and moves X.
   void finish(BatchRef X, std::int64_t k, MethodWorkspace& ws, RowVectorRef step_sizes) const;
 
@@ -116,6 +129,10 @@ class Method final {
   double normalization_q() const { return norm_q_; }
 
  private:
+  // Phase 2 of the sparse path: ws.direction += agent `agent`'s message, column by column.
+  void add_sparse_message(Index agent, std::int64_t k, std::uint64_t seed,
+                          std::uint64_t first_replica, MethodWorkspace& ws) const;
+
   enum class Aggregation { kAverage, kMajority };
   enum class StepRule { kScheduled, kEq15, kNormalized };
 
@@ -129,6 +146,7 @@ class Method final {
   StepRule rule_ = StepRule::kScheduled;
   bool compress_ = true;    // false for the identity compressor: skip the copy
   bool minibatch_ = false;  // agents draw minibatch gradients from the objective's data
+  bool sparse_ = false;     // the fused path of step() (sparse compressor, closed-form noise)
   double l0_ = 0, l1_ = 0, norm_p_ = 1, norm_q_ = 0;
 };
 

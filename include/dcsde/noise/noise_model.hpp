@@ -63,9 +63,28 @@ class NoiseModel final {
   // True when Cov Z exists: Gaussian kinds, Student-t with nu > 2, or no noise.
   bool finite_variance() const { return family_ != Family::kStudentT || nu_ > 2.0; }
 
-  // out.col(c) = G.col(c) + Z for agent ctx.agent, drawn from ctx.stream(c, Purpose::kNoise).
+  // out.col(c) = G.col(c) + Z for agent ctx.agent, drawn from ctx.stream(c, Purpose::kNoise):
+  // Z_j = s_j T_j with T_j value number j of the stream's normal (Gaussian) or Student-t sequence.
   // G and out may alias.
   void sample(const ConstBatchRef& G, const DrawContext& ctx, BatchRef out) const;
+
+  // The same at some coordinates only, for a sparse compressor's kept coordinates
+  // (method/method.hpp): entry i is coordinate index[i] of column column[i], and
+  //   noisy(G(index[i], column[i]), column_scale(G, column[i], agent), index[i], t[i])
+  // with t from draw_at(ctx, column, index, n, t) equals sample(G, ctx)(index[i], column[i]) bit
+  // for bit; only the n values T are drawn (random access, core/rng.hpp), in one vectorized call
+  // for all the columns. Not for minibatch noise.
+  void draw_at(const DrawContext& ctx, const std::uint32_t* column, const std::uint32_t* index,
+               Index n, double* t) const;
+  // a_i(g) / sqrt(B) for column c of G (0 without noise).
+  double column_scale(const ConstBatchRef& G, Index c, Index agent) const;
+  // Whether every c_j is 1 (no coordinate_scale): then noisy() is g + a t.
+  bool isotropic() const { return coordinate_scale_.size() == 0; }
+  // g + s_j t with s_j = a c_j, the arithmetic of sample() for one coordinate.
+  double noisy(double g, double a, std::uint32_t j, double t) const {
+    const double s = coordinate_scale_.size() != 0 ? a * coordinate_scale_[j] : a;
+    return g + s * t;
+  }
 
   // The per-coordinate scale s_i(g) of agent `agent` at gradient g (std for Gaussian, scale for
   // Student-t), as in the header comment.
@@ -79,6 +98,9 @@ class NoiseModel final {
   const std::vector<double>& sigma1() const { return sigma1_; }
 
  private:
+  // The next n values T of the column's stream into t.
+  void draw(Philox& rng, double* t, Index n) const;
+
   std::string kind_;
   Family family_;
   ScaleRule rule_;

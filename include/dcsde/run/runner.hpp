@@ -74,6 +74,9 @@ struct ProcessSummary {
   std::vector<std::pair<std::string, double>> final_metrics;
   double bits_per_agent_per_step = 0.0;
   double wall_seconds = 0.0;
+  // CPU time of the process during the run, all threads (std::clock): unlike wall_seconds, not
+  // inflated when other programs share the cores (bench/compare_reference.py compares it).
+  double cpu_seconds = 0.0;
   Curves curves;
 
   std::string brief() const;  // one line, e.g. for logs
