@@ -11,8 +11,10 @@
 //   prepare            Method::prepare (nothing for minibatch noise)
 //   forward_backward   Method::agent_gradient for every agent: minibatch draw, parameters
 //                      double -> float32, forward, backward, gradient float32 -> double
-//   compress           Compressor::apply on every agent's gradient
-//   aggregate          the sum of the messages (agent order) and Method::finish (average, x -= h D)
+//   compress           Method::add_agent_message for every agent: the compressed message added
+//                      to the running sum (agent order; fused, without writing the message, for
+//                      rand_k and sign)
+//   aggregate          Method::finish (average, x -= h D)
 // and, separately, whole Method::step calls (step_ms, the figure compared with PyTorch). The
 // instrumented steps are checked to give the same iterate as Method::step, bit for bit.
 // Times are process CPU time by default (--clock cpu: robust to other programs on a shared
@@ -167,17 +169,10 @@ int run(const Args& args) {
       const double a0 = now();
       method.agent_gradient(i, X, k, seed, 0, ws);
       const double a1 = now();
-      const Batch* message = &ws.agent_gradient;
-      if (method.compresses()) {
-        compressor.apply(ws.agent_gradient, dcsde::Method::draw_context(i, k, seed, 0), ws.message);
-        message = &ws.message;
-      }
+      method.add_agent_message(i, k, seed, 0, ws);
       const double a2 = now();
-      ws.direction += *message;
-      const double a3 = now();
       fb += a1 - a0;
       comp += a2 - a1;
-      agg += a3 - a2;
     }
     const double f0 = now();
     method.finish(X, k, ws, step_sizes);

@@ -16,6 +16,10 @@ double Compressor::kept_coordinates(Index, const DrawContext&, Index, Index, std
   return 0.0;
 }
 
+void Compressor::accumulate(const ConstBatchRef&, const DrawContext&, BatchRef) const {
+  DCSDE_ASSERT(accumulates(), "accumulate() called on a compressor that does not accumulate");
+}
+
 namespace {
 
 bool violated(std::string* error, const std::string& key, const std::string& value,

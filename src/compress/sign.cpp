@@ -29,6 +29,13 @@ void SignCompressor::apply(const ConstBatchRef& V, const DrawContext& ctx, Batch
   });
 }
 
+void SignCompressor::accumulate(const ConstBatchRef& V, const DrawContext& ctx,
+                                BatchRef sum) const {
+  detail::for_each_column(V, ctx, sum, [](const double* x, double* y, Index d, Philox&) {
+    for (Index j = 0; j < d; ++j) y[j] += sign_of(x[j]);
+  });
+}
+
 void SignCompressor::encode(const ConstVectorRef& v, Philox&,
                             std::vector<std::uint8_t>& bytes) const {
   const Index d = v.size();

@@ -148,10 +148,42 @@ void Method::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t 
     if (sparse_) {
       add_sparse_message(i, k, seed, first_replica, ws);
     } else {
-      ws.direction += agent_message(i, X, k, seed, first_replica, ws);
+      agent_gradient(i, X, k, seed, first_replica, ws);
+      add_agent_message(i, k, seed, first_replica, ws);
     }
   }
   finish(X, k, ws, step_sizes);
+}
+
+void Method::add_agent_message(Index agent, std::int64_t k, std::uint64_t seed,
+                               std::uint64_t first_replica, MethodWorkspace& ws) const {
+  if (!compress_) {
+    ws.direction += ws.agent_gradient;
+    return;
+  }
+  const DrawContext ctx = draw_context(agent, k, seed, first_replica);
+  if (compressor_.sparse()) {
+    // scale g_j at the kept j, and +0.0 elsewhere, which leaves the sum's bits unchanged (it
+    // starts at +0.0, so it is never -0.0): apply's message without writing its d - k zeros.
+    const Index d = ws.agent_gradient.rows();
+    const Index group = std::max<Index>(1, static_cast<Index>(ws.kept.size()) / d);
+    for (Index c0 = 0; c0 < ws.agent_gradient.cols(); c0 += group) {
+      const Index c1 = std::min(ws.agent_gradient.cols(), c0 + group);
+      const double scale =
+          compressor_.kept_coordinates(d, ctx, c0, c1, ws.kept.data(), ws.kept_count.data());
+      for (Index c = c0, e = 0; c < c1; ++c) {
+        const double* g = ws.agent_gradient.col(c).data();
+        double* direction = ws.direction.col(c).data();
+        for (const Index end = e + ws.kept_count[c - c0]; e < end; ++e)
+          direction[ws.kept[e]] += scale * g[ws.kept[e]];
+      }
+    }
+  } else if (compressor_.accumulates()) {
+    compressor_.accumulate(ws.agent_gradient, ctx, ws.direction);
+  } else {
+    compressor_.apply(ws.agent_gradient, ctx, ws.message);
+    ws.direction += ws.message;
+  }
 }
 
 void Method::add_sparse_message(Index agent, std::int64_t k, std::uint64_t seed,

@@ -40,6 +40,13 @@ class Compressor {
   // out.col(c) = C(V.col(c)) with the randomness of stream ctx.stream(c, Purpose::kCompression).
   // V and out may not alias. One virtual call per block; no heap allocation after warm-up.
   virtual void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const = 0;
+  // Compressors that can add their messages straight into a running sum: for them accumulates()
+  // is true, and accumulate(V, ctx, sum) does sum += apply(V, ctx) with the same bits, without
+  // writing the message (sign: one read of V and one update of the sum, where apply and a sum
+  // take two passes more). A method's aggregation uses it (method/method.hpp). Calling it when
+  // accumulates() is false is a programmer error (DCSDE_ASSERT).
+  virtual bool accumulates() const { return false; }
+  virtual void accumulate(const ConstBatchRef& V, const DrawContext& ctx, BatchRef sum) const;
 
   // Sparse compressors: C(v)_j = scale v_j for j in a random subset S that does not depend on v,
   // 0 elsewhere (rand_k). For them sparse() is true, and kept_coordinates draws the S of columns

@@ -101,6 +101,8 @@ class SignCompressor final : public Compressor {
   bool unbiased() const override { return false; }
   std::optional<double> omega(Index) const override { return std::nullopt; }
   void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const override;
+  bool accumulates() const override { return true; }
+  void accumulate(const ConstBatchRef& V, const DrawContext& ctx, BatchRef sum) const override;
   void encode(const ConstVectorRef& v, Philox& rng,
               std::vector<std::uint8_t>& bytes) const override;
   void decode(std::span<const std::uint8_t> bytes, Index d, VectorRef out) const override;

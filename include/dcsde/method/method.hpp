@@ -77,7 +77,8 @@ class Method final {
 
   // Advances the block X (d x c, replicas first_replica..) by step k, in place, and writes the
   // step size h_k used for each column into `step_sizes`. It is the three phases below, in order,
-  // with the messages summed in agent order 0..N-1. With a sparse compressor (rand_k) and
+  // with the messages summed in agent order 0..N-1 (2a then 2b for each agent). With a sparse
+  // compressor (rand_k) and
   // closed-form noise, phase 2 is fused: each column draws its kept coordinates first
   // (Compressor::kept_coordinates) and the noise at those only (NoiseModel::draw_at), and adds
   // scale * g_ij there: the bits of agent_message, with k instead of d noise values per agent.
@@ -101,6 +102,11 @@ class Method final {
   const Batch& agent_gradient(Index agent, const ConstBatchRef& X, std::int64_t k,
                               std::uint64_t seed, std::uint64_t first_replica,
                               MethodWorkspace& ws) const;
+  // 2b. ws.direction += agent `agent`'s message C_i(g_i), with g_i in ws.agent_gradient (2a):
+  //     what adding agent_message gives, bit for bit, without writing the message where the
+  //     compressor allows (rand_k adds its k kept values; sign accumulates, Compressor).
+  void add_agent_message(Index agent, std::int64_t k, std::uint64_t seed,
+                         std::uint64_t first_replica, MethodWorkspace& ws) const;
   // The name of agent `agent`'s random streams at step k for the block starting at
   // `first_replica` (noise, minibatch and compression draws).
   static DrawContext draw_context(Index agent, std::int64_t k, std::uint64_t seed,

@@ -1,0 +1,93 @@
+// Method::add_agent_message (phase 2b) adds each compressor's message to the running sum with the
+// bits of adding agent_message, whether it writes the message (apply), adds only the kept
+// coordinates (rand_k) or accumulates in place (sign); and Method::step, which uses it, equals
+// the phases a transport runs (method/method.hpp).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "dcsde/compress/compressor.hpp"
+#include "dcsde/config/experiment.hpp"
+
+namespace dcsde {
+namespace {
+
+constexpr Index kDim = 41, kCols = 6, kAgents = 3;
+
+Assembled build(const std::string& kind) {
+  const bool sign = kind == "sign";
+  const std::string toml =
+      "[problem]\nobjective = \"quadratic\"\ndim = " + std::to_string(kDim) +
+      "\neigen_min = 0.5\neigen_max = 4.0\nx0 = 1.0\n[noise]\nkind = \"student_t\"\nnu = 2.5\n"
+      "[agents]\ncount = " +
+      std::to_string(kAgents) + "\n[compressor]\nkind = \"" + kind + "\"\n" +
+      (kind == "rand_k" ? "k = 7\n" : "") + "[method]\nkind = \"" + (sign ? "dsignsgd" : "dcsgd") +
+      "\"\nlr = 0.05\nsteps = 1\n";
+  return assemble(parse_experiment(toml, "add_message.toml").points.front().experiment);
+}
+
+bool same_bits(const Batch& a, const Batch& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(double) * a.size()) == 0;
+}
+
+class AddMessage : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AddMessage, AddsTheBitsOfAgentMessage) {
+  const Assembled a = build(GetParam());
+  const Method& method = *a.method;
+  Batch X(kDim, kCols);
+  Philox init(5, 0, 0, Purpose::kTest, 0);
+  init.normals(X.data(), X.size());
+  MethodWorkspace ws;
+  ws.resize(kDim, kCols);
+  method.prepare(X, ws);
+  Batch expected = Batch::Zero(kDim, kCols);
+  ws.direction.setZero();
+  for (Index i = 0; i < kAgents; ++i) {
+    for (std::int64_t k : {0, 9}) {
+      expected += method.agent_message(i, X, k, 13, 100, ws);
+      method.agent_gradient(i, X, k, 13, 100, ws);
+      method.add_agent_message(i, k, 13, 100, ws);
+    }
+  }
+  EXPECT_TRUE(same_bits(ws.direction, expected)) << GetParam();
+  EXPECT_GT(ws.direction.cwiseAbs().sum(), 0.0);
+}
+
+TEST_P(AddMessage, StepEqualsThePhases) {
+  const Assembled a = build(GetParam());
+  const Method& method = *a.method;
+  Batch X(kDim, kCols);
+  Philox init(6, 0, 0, Purpose::kTest, 0);
+  init.normals(X.data(), X.size());
+  Batch Y = X;
+  MethodWorkspace fused, phases;
+  fused.resize(kDim, kCols, !method.sparse_step());
+  phases.resize(kDim, kCols);
+  RowVector h1(kCols), h2(kCols);
+  for (std::int64_t k = 0; k < 3; ++k) {
+    method.step(X, k, 17, 3, fused, h1);
+    method.prepare(Y, phases);
+    Batch direction = Batch::Zero(kDim, kCols);
+    for (Index i = 0; i < kAgents; ++i) direction += method.agent_message(i, Y, k, 17, 3, phases);
+    phases.direction = direction;
+    method.finish(Y, k, phases, h2);
+  }
+  EXPECT_TRUE(same_bits(X, Y)) << GetParam();
+  EXPECT_EQ(h1, h2);
+}
+
+// Every compressor a method accepts with these options (top_k is biased: dcsgd refuses it).
+std::vector<std::string> kinds() {
+  std::vector<std::string> out;
+  for (const CompressorKindInfo& info : compressor_kinds())
+    if (info.kind != "top_k") out.push_back(info.kind);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKinds, AddMessage, ::testing::ValuesIn(kinds()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace dcsde
