@@ -145,6 +145,10 @@ void DrawContext::words_columns(Purpose purpose, Index c0, Index c1, Index w,
     }
     return;
   }
+  if (cols == 1) {  // the layout is the plain sequence: one bulk call, not one call per block
+    stream(c0, purpose).words(out, w);
+    return;
+  }
   const detail::StreamKey key = stream(c0, purpose).key();
   for (Index b = 0; b < w / 2; ++b) {
     detail::rng_kernels().replica_blocks(key, detail::kWordSequence, static_cast<std::uint32_t>(b),
