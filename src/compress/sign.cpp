@@ -21,6 +21,13 @@ std::uint64_t pack(const double* x, Index j, int n, Pred pred) {
   return word;
 }
 
+// sum_j += sign(x_j), j < d. Cloned per instruction set (the build targets baseline x86-64):
+// with AVX2 the loop moves 4 doubles per instruction instead of 2.
+__attribute__((target_clones("avx2", "default"))) void add_signs(const double* x, double* sum,
+                                                                 Index d) {
+  for (Index j = 0; j < d; ++j) sum[j] += sign_of(x[j]);
+}
+
 }  // namespace
 
 void SignCompressor::apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const {
@@ -31,9 +38,8 @@ void SignCompressor::apply(const ConstBatchRef& V, const DrawContext& ctx, Batch
 
 void SignCompressor::accumulate(const ConstBatchRef& V, const DrawContext& ctx,
                                 BatchRef sum) const {
-  detail::for_each_column(V, ctx, sum, [](const double* x, double* y, Index d, Philox&) {
-    for (Index j = 0; j < d; ++j) y[j] += sign_of(x[j]);
-  });
+  detail::for_each_column(V, ctx, sum,
+                          [](const double* x, double* y, Index d, Philox&) { add_signs(x, y, d); });
 }
 
 void SignCompressor::encode(const ConstVectorRef& v, Philox&,
