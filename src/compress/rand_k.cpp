@@ -9,38 +9,51 @@
 namespace dcsde {
 namespace {
 
-// Scratch of the subset draws of this thread: a membership bit per coordinate (all 0 between
-// uses, so a subset depends only on the stream, never on earlier calls; d / 8 bytes, so that it
-// stays in L1 where a flag per coordinate spilled to L2 at d = 1e5), one column's subset for
-// apply() and encode(), and the words drawn ahead.
+// Scratch of the subset draws of this thread: the membership marks (all 0 between uses, so a
+// subset depends only on the stream, never on earlier calls), one column's subset for apply()
+// and encode(), and the words drawn ahead.
 struct SubsetScratch {
-  std::vector<std::uint64_t> seen;
+  std::vector<std::uint16_t> flags;  // not a char type: a char store may alias anything
+  std::vector<std::uint64_t> bits;
   std::vector<std::uint32_t> kept;
   std::vector<std::uint64_t> ahead;
 };
 thread_local SubsetScratch tl_scratch;
 
-// Vectors up to this dimension (32 KB of doubles) stay in L1: their subsets keep the order drawn.
+// Vectors up to this dimension (32 KB of doubles) stay in L1. Their subsets use a 16-bit flag per
+// coordinate: with one bit each, the picks of d = 100 share two words, and every pick waits for
+// the store of the one before (+13% on a whole DCSGD step). Larger vectors use a bit per
+// coordinate (d / 8 bytes, in L1 where the flags spilled to L2 at d = 1e5), and their dense
+// subsets are read back in ascending order.
 constexpr Index kInCacheDim = 4096;
+
+struct FlagMarks {
+  std::uint16_t* in;
+  bool test(std::uint32_t t) const { return in[t] != 0; }
+  void set(std::uint32_t t) { in[t] = 1; }
+};
+
+struct BitMarks {
+  std::uint64_t* in;
+  bool test(std::uint32_t t) const { return ((in[t >> 6] >> (t & 63)) & 1) != 0; }
+  void set(std::uint32_t t) { in[t >> 6] |= std::uint64_t{1} << (t & 63); }
+  void clear_word_of(std::uint32_t t) { in[t >> 6] = 0; }  // every mark there goes too
+};
 
 // Floyd's algorithm (Bentley & Floyd, "A sample of brilliance", CACM 1987): for j = d - k .. d - 1,
 // t = below(j + 1), keep t unless it is kept already, else keep j (never kept before: every
 // earlier pick is <= an earlier j < j). Every k-subset is equally likely, with exactly k draws
-// and O(k) work whatever d; out[i] = the i-th pick, or for dense subsets of large vectors the picks
-// in ascending order. The membership bits are cleared afterwards.
+// and O(k) work whatever d; out[i] = the i-th pick. The marks are cleared afterwards.
 //
 // below() is Lemire's multiply-and-reject (Philox::below) on the words of the column's stream:
 // first n words drawn ahead in bulk, word i at ahead[(i / 2) stride + i % 2] (stride 2: plain
 // order; 2C: DrawContext::words_columns of C columns), then rng, which must stand after them.
 // One word per draw except on a rejection (probability < d 2^-64): exactly the words of calling
-// rng.below(). The state lives in locals: through the members of a reader object every flag
+// rng.below(). The state lives in locals: through the members of a reader object every mark
 // store would force their reload, doubling the cost.
-void draw_subset(Index d, Index k, const std::uint64_t* ahead, Index n, Index stride, Philox& rng,
-                 std::uint32_t* out) {
-  std::vector<std::uint64_t>& seen = tl_scratch.seen;
-  const auto words = static_cast<std::size_t>((d + 63) / 64);
-  if (seen.size() < words) seen.resize(words, 0);
-  std::uint64_t* in = seen.data();
+template <class Marks>
+void floyd(Index d, Index k, const std::uint64_t* ahead, Index n, Index stride, Philox& rng,
+           Marks marks, std::uint32_t* out) {
   Index pos = 0;
   auto next = [&]() -> std::uint64_t {
     if (pos < n) {
@@ -58,25 +71,41 @@ void draw_subset(Index d, Index k, const std::uint64_t* ahead, Index n, Index st
       while (static_cast<std::uint64_t>(m) < threshold) m = static_cast<Uint128>(next()) * range;
     }
     auto t = static_cast<std::uint32_t>(m >> 64);
-    t = ((in[t >> 6] >> (t & 63)) & 1) != 0 ? j : t;
-    in[t >> 6] |= std::uint64_t{1} << (t & 63);
+    t = marks.test(t) ? j : t;
+    marks.set(t);
     out[i] = t;
   }
-  if (static_cast<std::size_t>(k) >= words && d > kInCacheDim) {
-    // A dense subset (k >= d / 64) of a vector beyond L1: read it back from the bits in ascending
-    // order, clearing them, so that whoever gathers and scatters at the kept coordinates walks
-    // memory forwards (at d = 1e5, k = d / 10 the random order cost twice as much). The set is
-    // the same. Below that size the readout's branches cost more than they save (d = 100, k = 10:
-    // +13% on a whole DCSGD step).
-    Index n = 0;
-    for (std::size_t w = 0; w < words; ++w) {
-      for (std::uint64_t bits = in[w]; bits != 0; bits &= bits - 1)
-        out[n++] =
-            static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(std::countr_zero(bits)));
-      in[w] = 0;
-    }
-  } else {
-    for (Index i = 0; i < k; ++i) in[out[i] >> 6] = 0;
+}
+
+// The subset of Floyd's algorithm in out[0..k): in the order drawn for d <= kInCacheDim and for
+// sparse subsets; for dense subsets (k >= d / 64) of larger vectors in ascending order, so that
+// whoever gathers and scatters at the kept coordinates walks memory forwards (at d = 1e5,
+// k = d / 10 the random order cost twice as much). The set is the same either way.
+void draw_subset(Index d, Index k, const std::uint64_t* ahead, Index n, Index stride, Philox& rng,
+                 std::uint32_t* out) {
+  SubsetScratch& s = tl_scratch;
+  if (d <= kInCacheDim) {
+    if (s.flags.size() < static_cast<std::size_t>(d))
+      s.flags.resize(static_cast<std::size_t>(d), 0);
+    const FlagMarks marks{s.flags.data()};
+    floyd(d, k, ahead, n, stride, rng, marks, out);
+    for (Index i = 0; i < k; ++i) s.flags[out[i]] = 0;
+    return;
+  }
+  const auto words = static_cast<std::size_t>((d + 63) / 64);
+  if (s.bits.size() < words) s.bits.resize(words, 0);
+  BitMarks marks{s.bits.data()};
+  floyd(d, k, ahead, n, stride, rng, marks, out);
+  if (static_cast<std::size_t>(k) < words) {
+    for (Index i = 0; i < k; ++i) marks.clear_word_of(out[i]);
+    return;
+  }
+  Index n_out = 0;
+  for (std::size_t w = 0; w < words; ++w) {
+    for (std::uint64_t word = marks.in[w]; word != 0; word &= word - 1)
+      out[n_out++] =
+          static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(std::countr_zero(word)));
+    marks.in[w] = 0;
   }
 }
 
