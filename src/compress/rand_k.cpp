@@ -43,7 +43,7 @@ struct BitMarks {
 // Floyd's algorithm (Bentley & Floyd, "A sample of brilliance", CACM 1987): for j = d - k .. d - 1,
 // t = below(j + 1), keep t unless it is kept already, else keep j (never kept before: every
 // earlier pick is <= an earlier j < j). Every k-subset is equally likely, with exactly k draws
-// and O(k) work whatever d; out[i] = the i-th pick. The marks are cleared afterwards.
+// and O(k) work whatever d; out[i] = the i-th pick. The caller clears the marks.
 //
 // below() is Lemire's multiply-and-reject (Philox::below) on the words of the column's stream:
 // first n words drawn ahead in bulk, word i at ahead[(i / 2) stride + i % 2] (stride 2: plain

@@ -145,8 +145,9 @@ void Method::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t 
   prepare(X, ws);
   ws.direction.setZero();
   for (Index i = 0; i < agents_; ++i) {
-    if (sparse_) {
-      add_sparse_message(i, k, seed, first_replica, ws);
+    if (sparse_) {  // g_i = grad f + noise drawn at the kept coordinates only
+      add_kept_coordinates(i, draw_context(i, k, seed, first_replica), ws.gradient,
+                           noise_.family() != NoiseModel::Family::kNone, ws);
     } else {
       agent_gradient(i, X, k, seed, first_replica, ws);
       add_agent_message(i, k, seed, first_replica, ws);
@@ -163,21 +164,7 @@ void Method::add_agent_message(Index agent, std::int64_t k, std::uint64_t seed,
   }
   const DrawContext ctx = draw_context(agent, k, seed, first_replica);
   if (compressor_.sparse()) {
-    // scale g_j at the kept j, and +0.0 elsewhere, which leaves the sum's bits unchanged (it
-    // starts at +0.0, so it is never -0.0): apply's message without writing its d - k zeros.
-    const Index d = ws.agent_gradient.rows();
-    const Index group = std::max<Index>(1, static_cast<Index>(ws.kept.size()) / d);
-    for (Index c0 = 0; c0 < ws.agent_gradient.cols(); c0 += group) {
-      const Index c1 = std::min(ws.agent_gradient.cols(), c0 + group);
-      const double scale =
-          compressor_.kept_coordinates(d, ctx, c0, c1, ws.kept.data(), ws.kept_count.data());
-      for (Index c = c0, e = 0; c < c1; ++c) {
-        const double* g = ws.agent_gradient.col(c).data();
-        double* direction = ws.direction.col(c).data();
-        for (const Index end = e + ws.kept_count[c - c0]; e < end; ++e)
-          direction[ws.kept[e]] += scale * g[ws.kept[e]];
-      }
-    }
+    add_kept_coordinates(agent, ctx, ws.agent_gradient, /*draw_noise=*/false, ws);
   } else if (compressor_.accumulates()) {
     compressor_.accumulate(ws.agent_gradient, ctx, ws.direction);
   } else {
@@ -186,14 +173,12 @@ void Method::add_agent_message(Index agent, std::int64_t k, std::uint64_t seed,
   }
 }
 
-void Method::add_sparse_message(Index agent, std::int64_t k, std::uint64_t seed,
-                                std::uint64_t first_replica, MethodWorkspace& ws) const {
-  const DrawContext ctx = draw_context(agent, k, seed, first_replica);
-  const Index d = ws.gradient.rows(), cols = ws.gradient.cols();
+void Method::add_kept_coordinates(Index agent, const DrawContext& ctx, const Batch& g_batch,
+                                  bool draw_noise, MethodWorkspace& ws) const {
+  const Index d = g_batch.rows(), cols = g_batch.cols();
   // Columns in groups whose kept coordinates surely fit the buffers (room for d each): the
   // subsets of the group first, then the noise at all of them in one vectorized draw.
   const Index group = std::max<Index>(1, static_cast<Index>(ws.kept.size()) / d);
-  const bool noiseless = noise_.family() == NoiseModel::Family::kNone;
   std::uint32_t* kept = ws.kept.data();
   std::uint32_t* column = ws.kept_column.data();
   double* t = ws.kept_values.data();
@@ -201,25 +186,27 @@ void Method::add_sparse_message(Index agent, std::int64_t k, std::uint64_t seed,
   for (Index c0 = 0; c0 < cols; c0 += group) {
     const Index c1 = std::min(cols, c0 + group);
     const double scale = compressor_.kept_coordinates(d, ctx, c0, c1, kept, count);
-    Index n = 0;
-    for (Index c = c0; c < c1; ++c) {
-      std::fill(column + n, column + n + count[c - c0], static_cast<std::uint32_t>(c));
-      n += count[c - c0];
+    if (draw_noise) {
+      Index n = 0;
+      for (Index c = c0; c < c1; ++c) {
+        std::fill(column + n, column + n + count[c - c0], static_cast<std::uint32_t>(c));
+        n += count[c - c0];
+      }
+      noise_.draw_at(ctx, column, kept, n, t);
     }
-    noise_.draw_at(ctx, column, kept, n, t);
-    // agent_message would hold scale * z_j at the kept j and +0.0 elsewhere; adding +0.0 leaves
-    // the sum unchanged (it starts at +0.0, so it is never -0.0): the same bits.
+    // The message holds scale * z_j at the kept j and +0.0 elsewhere; adding +0.0 leaves the sum
+    // unchanged (it starts at +0.0, so it is never -0.0): the same bits without the d - k zeros.
     for (Index c = c0, e = 0; c < c1; ++c) {
-      const double* g = ws.gradient.col(c).data();
+      const double* g = g_batch.col(c).data();
       double* direction = ws.direction.col(c).data();
       const Index end = e + count[c - c0];
-      if (noiseless) {
+      if (!draw_noise) {
         for (; e < end; ++e) direction[kept[e]] += scale * g[kept[e]];
       } else if (noise_.isotropic()) {  // noisy() without the coordinate scale
-        const double a = noise_.column_scale(ws.gradient, c, agent);
+        const double a = noise_.column_scale(g_batch, c, agent);
         for (; e < end; ++e) direction[kept[e]] += scale * (g[kept[e]] + a * t[e]);
       } else {
-        const double a = noise_.column_scale(ws.gradient, c, agent);
+        const double a = noise_.column_scale(g_batch, c, agent);
         for (; e < end; ++e)
           direction[kept[e]] += scale * noise_.noisy(g[kept[e]], a, kept[e], t[e]);
       }

@@ -78,10 +78,10 @@ class Method final {
   // Advances the block X (d x c, replicas first_replica..) by step k, in place, and writes the
   // step size h_k used for each column into `step_sizes`. It is the three phases below, in order,
   // with the messages summed in agent order 0..N-1 (2a then 2b for each agent). With a sparse
-  // compressor (rand_k) and
-  // closed-form noise, phase 2 is fused: each column draws its kept coordinates first
-  // (Compressor::kept_coordinates) and the noise at those only (NoiseModel::draw_at), and adds
-  // scale * g_ij there: the bits of agent_message, with k instead of d noise values per agent.
+  // compressor (rand_k) and closed-form noise, phase 2 is fused: each column draws its kept
+  // coordinates first (Compressor::kept_coordinates) and the noise at those only
+  // (NoiseModel::draw_at), and adds scale * g_ij there: the bits of agent_message, with k instead
+  // of d noise values per agent.
   void step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t first_replica,
             MethodWorkspace& ws, RowVectorRef step_sizes) const;
 
@@ -135,9 +135,11 @@ class Method final {
   double normalization_q() const { return norm_q_; }
 
  private:
-  // Phase 2 of the sparse path: ws.direction += agent `agent`'s message, column by column.
-  void add_sparse_message(Index agent, std::int64_t k, std::uint64_t seed,
-                          std::uint64_t first_replica, MethodWorkspace& ws) const;
+  // ws.direction += scale * v at each column's kept coordinates (Compressor::kept_coordinates)
+  // for a sparse compressor, v = g + agent `agent`'s noise drawn there only (draw_noise: the fused
+  // step) or v = g (g already holds the agent's gradient: add_agent_message).
+  void add_kept_coordinates(Index agent, const DrawContext& ctx, const Batch& g, bool draw_noise,
+                            MethodWorkspace& ws) const;
 
   enum class Aggregation { kAverage, kMajority };
   enum class StepRule { kScheduled, kEq15, kNormalized };
