@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "../support/method_phases.hpp"
 #include "dcsde/compress/compressor.hpp"
 #include "dcsde/config/experiment.hpp"
 
@@ -36,9 +37,7 @@ class AddMessage : public ::testing::TestWithParam<std::string> {};
 TEST_P(AddMessage, AddsTheBitsOfAgentMessage) {
   const Assembled a = build(GetParam());
   const Method& method = *a.method;
-  Batch X(kDim, kCols);
-  Philox init(5, 0, 0, Purpose::kTest, 0);
-  init.normals(X.data(), X.size());
+  const Batch X = testing_support::random_block(kDim, kCols, 5);
   MethodWorkspace ws;
   ws.resize(kDim, kCols);
   method.prepare(X, ws);
@@ -58,9 +57,7 @@ TEST_P(AddMessage, AddsTheBitsOfAgentMessage) {
 TEST_P(AddMessage, StepEqualsThePhases) {
   const Assembled a = build(GetParam());
   const Method& method = *a.method;
-  Batch X(kDim, kCols);
-  Philox init(6, 0, 0, Purpose::kTest, 0);
-  init.normals(X.data(), X.size());
+  Batch X = testing_support::random_block(kDim, kCols, 6);
   Batch Y = X;
   MethodWorkspace fused, phases;
   fused.resize(kDim, kCols, !method.sparse_step());
@@ -68,11 +65,7 @@ TEST_P(AddMessage, StepEqualsThePhases) {
   RowVector h1(kCols), h2(kCols);
   for (std::int64_t k = 0; k < 3; ++k) {
     method.step(X, k, 17, 3, fused, h1);
-    method.prepare(Y, phases);
-    Batch direction = Batch::Zero(kDim, kCols);
-    for (Index i = 0; i < kAgents; ++i) direction += method.agent_message(i, Y, k, 17, 3, phases);
-    phases.direction = direction;
-    method.finish(Y, k, phases, h2);
+    testing_support::step_by_phases(method, Y, k, 17, 3, phases, h2);
   }
   EXPECT_TRUE(same_bits(X, Y)) << GetParam();
   EXPECT_EQ(h1, h2);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/method_phases.hpp"
 #include "dcsde/config/experiment.hpp"
 
 namespace dcsde {
@@ -32,9 +33,7 @@ TEST_P(SparseStep, EqualsThePhasesBitForBit) {
   const Method& method = *a.method;
   // Five columns; replicas from 7, and from 2^32 - 2 (streams with folded keys).
   for (std::uint64_t first : {std::uint64_t{7}, (std::uint64_t{1} << 32) - 2}) {
-    Batch X(37, 5);
-    Philox init(3, 0, 0, Purpose::kTest, 0);
-    init.normals(X.data(), X.size());
+    Batch X = testing_support::random_block(37, 5, 3);
     Batch Y = X;
     MethodWorkspace fused, phases;
     fused.resize(37, 5);
@@ -42,11 +41,7 @@ TEST_P(SparseStep, EqualsThePhasesBitForBit) {
     RowVector h1(5), h2(5);
     for (std::int64_t k = 0; k < 3; ++k) {
       method.step(X, k, 11, first, fused, h1);
-      method.prepare(Y, phases);
-      Batch direction = Batch::Zero(37, 5);
-      for (Index i = 0; i < 3; ++i) direction += method.agent_message(i, Y, k, 11, first, phases);
-      phases.direction = direction;
-      method.finish(Y, k, phases, h2);
+      testing_support::step_by_phases(method, Y, k, 11, first, phases, h2);
     }
     EXPECT_EQ(std::memcmp(X.data(), Y.data(), sizeof(double) * X.size()), 0)
         << p.name << ", first replica " << first;
