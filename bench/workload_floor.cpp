@@ -4,9 +4,12 @@
 //   (a) DCSGD rand-k: per replica, step and agent, the k kept coordinates (a partial Fisher-Yates
 //       shuffle: k bounded integers) and the k Gaussian noise values there (method.hpp's sparse
 //       path draws no others).
-//   (b) DSignSGD, Student-t: per replica, step and agent, d Student-t values (nu = 1.5).
+//   (b) DSignSGD, Student-t, signs drawn from their law (method.sign_draw = "law"): per replica,
+//       step and agent, d 32-bit words (d/2 words of the stream; noise/sign_law.hpp).
+//   (B) The same with the noise drawn (sign_draw = "noise"): per replica, step and agent, d
+//       Student-t values (nu = 1.5).
 //   (c) The Euler-Maruyama SDE of (a): per replica and step, 2d standard normals.
-// Usage: workload_floor {a,b,c} [replicas] [steps]; prints one JSON line. The sizes are those of
+// Usage: workload_floor {a,b,B,c} [replicas] [steps]; prints one JSON line. The sizes are those of
 // bench/workloads/*.toml (d = 100, N = 8, k = 10).
 #include <algorithm>
 #include <chrono>
@@ -21,8 +24,8 @@
 
 int main(int argc, char** argv) {
   using namespace dcsde;
-  if (argc < 2 || std::strlen(argv[1]) != 1 || std::strchr("abc", argv[1][0]) == nullptr) {
-    std::fprintf(stderr, "usage: workload_floor {a,b,c} [replicas] [steps]\n");
+  if (argc < 2 || std::strlen(argv[1]) != 1 || std::strchr("abBc", argv[1][0]) == nullptr) {
+    std::fprintf(stderr, "usage: workload_floor {a,b,B,c} [replicas] [steps]\n");
     return 2;
   }
   const char workload = argv[1][0];
@@ -33,6 +36,7 @@ int main(int argc, char** argv) {
   const std::uint64_t seed = 1;
   const RandKCompressor rand_k(k);
   std::vector<double> values(static_cast<std::size_t>(block * 2 * d));
+  std::vector<std::uint64_t> words(static_cast<std::size_t>(d));
   std::vector<std::uint32_t> kept(static_cast<std::size_t>(block * d)), column(kept.size());
   std::vector<Index> count(static_cast<std::size_t>(block));
   double sink = 0.0;
@@ -57,6 +61,10 @@ int main(int argc, char** argv) {
           for (Index i = 0; i < n; ++i)
             column[static_cast<std::size_t>(i)] = static_cast<std::uint32_t>(i / k);
           ctx.normals_at(Purpose::kNoise, column.data(), kept.data(), n, values.data());
+        } else if (workload == 'b') {
+          for (Index c = 0; c < cols; ++c)
+            ctx.stream(c, Purpose::kNoise).words(words.data(), (d + 1) / 2);
+          sink += static_cast<double>(words[0] & 1);
         } else {
           for (Index c = 0; c < cols; ++c)
             ctx.stream(c, Purpose::kNoise).student_ts(values.data(), d, 1.5);

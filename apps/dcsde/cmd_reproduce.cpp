@@ -42,7 +42,7 @@ std::string read_file(const fs::path& file) {
 // `mpirun -np R dcsde run ... --backend mpi` for a claim with `ranks`: the agents exchange real
 // messages between processes. What a container needs is set as in tests/dist (root, more ranks
 // than cores, no single-copy transport).
-void run_over_mpi(const Claim& claim, const RunArgs& run_args) {
+void run_over_mpi(const Claim& claim, [[maybe_unused]] const RunArgs& run_args) {
 #ifndef DCSDE_HAVE_MPI
   throw ConfigError("claim '" + claim.name +
                     "' runs over MPI (ranks = " + std::to_string(claim.ranks) +

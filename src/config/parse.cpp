@@ -206,6 +206,21 @@ void validate(const Experiment& e, const Located& at) {
     for (const auto& k : mk) names.push_back(k.kind);
     violated(at, "method.kind", e.method.kind, "one of " + join(names, ", "));
   }
+  if (e.method.sign_draw != "noise" && e.method.sign_draw != "law")
+    violated(at, "method.sign_draw", e.method.sign_draw, "noise or law");
+  if (e.method.sign_draw == "law") {
+    if (e.compressor.kind != "sign")
+      violated(at, "method.sign_draw", "law",
+               "only with compressor.kind = 'sign' (dsignsgd, majority_vote); got '" +
+                   e.compressor.kind + "'");
+    const std::string& noise = e.noise.kind;
+    if (noise != "gaussian" && noise != "student_t" && noise != "affine_gaussian" &&
+        noise != "affine_student_t")
+      violated(at, "method.sign_draw", "law",
+               "a noise law to draw from: noise.kind gaussian, student_t or their affine kinds; "
+               "got '" +
+                   noise + "'");
+  }
   if (e.method.kind == "normalized_dcsgd") {
     if (at.nodes.count("method.lr"))
       violated(at, "method.lr", "",

@@ -226,6 +226,11 @@ const std::vector<KeySpec>& key_specs() {
       {{"method", "norm_of", "string", "aggregate",
         "normalized_dcsgd: ||g|| of the aggregate (server) or the exact gradient (oracle)"},
        [](E& e, const R& r) { e.method.norm_of = r.string(); }},
+      {{"method", "sign_draw", "string", "noise",
+        "dsignsgd, majority_vote: 'noise' draws each agent's noise and takes signs (bit for bit "
+        "what MPI agents encode); 'law' draws each sign from its law, +1 with probability "
+        "F(g/s), one uniform per coordinate (same law, other bits, ~10x faster for Student-t)"},
+       [](E& e, const R& r) { e.method.sign_draw = r.string(); }},
       {{"method", "allow_biased", "bool", "false",
         "dcsgd-like methods accept a biased compressor (top_k)"},
        [](E& e, const R& r) { e.method.allow_biased = r.boolean(); }},

@@ -86,6 +86,7 @@ std::string to_toml(const Experiment& e) {
     if (e.method.sigma1) method.insert("sigma1", *e.method.sigma1);
   }
   if (e.method.allow_biased) method.insert("allow_biased", true);
+  if (e.method.sign_draw != "noise") method.insert("sign_draw", e.method.sign_draw);
 
   toml::table root{
       {"experiment", toml::table{{"name", e.name}, {"description", e.description}}},

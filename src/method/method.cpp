@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "dcsde/core/error.hpp"
+#include "dcsde/theory/special.hpp"
 
 namespace dcsde {
 namespace {
@@ -43,6 +45,10 @@ void MethodWorkspace::resize(Index d, Index cols, bool messages) {
   kept_column.resize(room);
   kept_values.resize(room);
   kept_count.resize(room);
+  law_x.resize(static_cast<std::size_t>(d));
+  law_below.resize(static_cast<std::size_t>(d));
+  law_above.resize(static_cast<std::size_t>(d));
+  law_sum.resize(static_cast<std::size_t>(d));
 }
 
 Method::Method(const MethodOptions& options, const Objective& objective, const NoiseModel& noise,
@@ -82,6 +88,20 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
         "'torch'); '" +
         objective_.name() + "' has none: inject noise with noise.kind = 'gaussian' or 'student_t'");
 
+  if (options_.sign_draw == "law") {
+    require(comp == "sign",
+            "method.sign_draw = 'law' draws the agents' signs; it needs "
+            "compressor.kind = 'sign' (method.kind = 'dsignsgd' or 'majority_vote')");
+    const auto family = noise_.family();
+    if (family != NoiseModel::Family::kGaussian && family != NoiseModel::Family::kStudentT)
+      throw ConfigError(
+          "method.sign_draw = 'law' needs noise with a known law (noise.kind "
+          "gaussian, student_t or their affine kinds); got noise.kind = '" +
+          noise_.kind() + "'");
+    sign_law_.emplace(family == NoiseModel::Family::kGaussian ? kGaussianNu : noise_.nu());
+  } else if (options_.sign_draw != "noise") {
+    throw ConfigError("method.sign_draw = '" + options_.sign_draw + "': expected noise or law");
+  }
   if (kind == "nsgd") rule_ = StepRule::kNormalized;
   if (kind == "normalized_dcsgd") {
     rule_ = StepRule::kEq15;
@@ -144,6 +164,18 @@ void Method::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t 
                   MethodWorkspace& ws, RowVectorRef step_sizes) const {
   prepare(X, ws);
   ws.direction.setZero();
+  if (sign_law_) {  // every agent of a column in turn, sharing the brackets of equal scales
+    for (Index c = 0; c < X.cols(); ++c) {
+      double bracketed_scale = std::numeric_limits<double>::quiet_NaN();
+      std::fill(ws.law_sum.begin(), ws.law_sum.end(), 0);
+      for (Index i = 0; i < agents_; ++i)
+        law_signs(i, draw_context(i, k, seed, first_replica), c, ws, bracketed_scale);
+      double* direction = ws.direction.col(c).data();
+      for (Index j = 0; j < X.rows(); ++j) direction[j] = ws.law_sum[static_cast<std::size_t>(j)];
+    }
+    finish(X, k, ws, step_sizes);
+    return;
+  }
   for (Index i = 0; i < agents_; ++i) {
     if (sparse_) {  // g_i = grad f + noise drawn at the kept coordinates only
       add_kept_coordinates(i, draw_context(i, k, seed, first_replica), ws.gradient,
@@ -214,6 +246,30 @@ void Method::add_kept_coordinates(Index agent, const DrawContext& ctx, const Bat
   }
 }
 
+void Method::law_signs(Index agent, const DrawContext& ctx, Index c, MethodWorkspace& ws,
+                       double& bracketed_scale) const {
+  const Index d = ws.gradient.rows();
+  const double* x = ws.law_x.data();
+  const std::uint32_t* below = ws.law_below.data();
+  const std::uint32_t* above = ws.law_above.data();
+  const double a = noise_.column_scale(ws.gradient, c, agent);
+  if (!(a == bracketed_scale)) {
+    noise_.standardize(ws.gradient.col(c).data(), a, ws.law_x.data(), d);
+    sign_law_->bracket(x, d, ws.law_below.data(), ws.law_above.data());
+    bracketed_scale = a;
+  }
+  // The 32-bit halves of the stream's words, in chunks of whole Philox blocks.
+  Philox rng = ctx.stream(c, Purpose::kNoise);
+  constexpr Index kChunk = 256;
+  std::uint64_t words[kChunk / 2];
+  for (Index j0 = 0; j0 < d; j0 += kChunk) {
+    const Index n = std::min(kChunk, d - j0);
+    rng.words(words, (n + 1) / 2);
+    sign_law_->add_signs(x + j0, below + j0, above + j0, words, ctx, c, j0, ws.law_sum.data() + j0,
+                         n);
+  }
+}
+
 void Method::prepare(const ConstBatchRef& X, MethodWorkspace& ws) const {
   if (!minibatch_ || (rule_ == StepRule::kEq15 && options_.norm_of == "gradient"))
     objective_.gradient(X, ws.gradient);
@@ -223,7 +279,16 @@ const Batch& Method::agent_gradient(Index agent, const ConstBatchRef& X, std::in
                                     std::uint64_t seed, std::uint64_t first_replica,
                                     MethodWorkspace& ws) const {
   const DrawContext ctx = draw_context(agent, k, seed, first_replica);
-  if (minibatch_) {
+  if (sign_law_) {  // the signs themselves: their signs are the agent's message
+    for (Index c = 0; c < ws.gradient.cols(); ++c) {
+      double bracketed_scale = std::numeric_limits<double>::quiet_NaN();
+      std::fill(ws.law_sum.begin(), ws.law_sum.end(), 0);
+      law_signs(agent, ctx, c, ws, bracketed_scale);
+      double* out = ws.agent_gradient.col(c).data();
+      for (Index j = 0; j < ws.gradient.rows(); ++j)
+        out[j] = ws.law_sum[static_cast<std::size_t>(j)];
+    }
+  } else if (minibatch_) {
     // Each agent draws its own minibatch from the objective's data (noise.kind = "minibatch").
     objective_.minibatch_gradient(X, ctx, noise_.batch(), ws.agent_gradient);
   } else {

@@ -98,6 +98,15 @@ double NoiseModel::column_scale(const ConstBatchRef& G, Index c, Index agent) co
   return agent_scale(needs_norm ? G.col(c).norm() : 0.0, agent) * inv_sqrt_batch_;
 }
 
+void NoiseModel::standardize(const double* g, double a, double* x, Index n) const {
+  if (coordinate_scale_.size() == 0) {
+    const double inv = 1.0 / a;  // +inf for a = 0: x = +-inf, or NaN for g = 0
+    for (Index j = 0; j < n; ++j) x[j] = g[j] * inv;
+  } else {
+    for (Index j = 0; j < n; ++j) x[j] = g[j] / (a * coordinate_scale_[j]);
+  }
+}
+
 void NoiseModel::draw(Philox& rng, double* t, Index n) const {
   if (family_ == Family::kGaussian) {
     rng.normals(t, n);

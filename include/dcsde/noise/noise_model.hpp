@@ -78,6 +78,9 @@ class NoiseModel final {
                Index n, double* t) const;
   // a_i(g) / sqrt(B) for column c of G (0 without noise).
   double column_scale(const ConstBatchRef& G, Index c, Index agent) const;
+  // x_j = g_j / s_j with s_j = a c_j, j < n: the gradient in units of the noise scale, whose CDF
+  // value is the probability of a positive sign (noise/sign_law.hpp). +-inf or NaN where s_j = 0.
+  void standardize(const double* g, double a, double* x, Index n) const;
   // Whether every c_j is 1 (no coordinate_scale): then noisy() is g + a t.
   bool isotropic() const { return coordinate_scale_.size() == 0; }
   // g + s_j t with s_j = a c_j, the arithmetic of sample() for one coordinate.
