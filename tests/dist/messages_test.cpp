@@ -182,6 +182,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"natural_dithering", "dcsgd", "natural_dithering", {"compressor.levels=3"}},
         Case{"top_k", "dcsgd", "top_k", {"compressor.k=4", "method.allow_biased=true"}},
         Case{"sign", "dsignsgd", "sign", {}}, Case{"majority_vote", "majority_vote", "sign", {}},
+        Case{"sign_law", "dsignsgd", "sign", {"method.sign_draw=law"}},
         Case{"nsgd", "nsgd", "rand_k", {"compressor.k=2"}}),
     [](const auto& info) { return info.param.name; });
 

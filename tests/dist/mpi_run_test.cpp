@@ -42,6 +42,7 @@ method = [
   { label = "dcsgd qsgd", "method.kind" = "dcsgd", "compressor.kind" = "qsgd" },
   { label = "dsignsgd", "method.kind" = "dsignsgd", "compressor.kind" = "sign" },
   { label = "majority_vote", "method.kind" = "majority_vote", "compressor.kind" = "sign" },
+  { label = "dsignsgd law", "method.kind" = "dsignsgd", "compressor.kind" = "sign", "method.sign_draw" = "law" },
 ]
 )";
 
