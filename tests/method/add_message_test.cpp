@@ -57,18 +57,10 @@ TEST_P(AddMessage, AddsTheBitsOfAgentMessage) {
 TEST_P(AddMessage, StepEqualsThePhases) {
   const Assembled a = build(GetParam());
   const Method& method = *a.method;
-  Batch X = testing_support::random_block(kDim, kCols, 6);
-  Batch Y = X;
-  MethodWorkspace fused, phases;
-  fused.resize(kDim, kCols, !method.sparse_step());
-  phases.resize(kDim, kCols);
-  RowVector h1(kCols), h2(kCols);
-  for (std::int64_t k = 0; k < 3; ++k) {
-    method.step(X, k, 17, 3, fused, h1);
-    testing_support::step_by_phases(method, Y, k, 17, 3, phases, h2);
-  }
-  EXPECT_TRUE(same_bits(X, Y)) << GetParam();
-  EXPECT_EQ(h1, h2);
+  const auto r = testing_support::fused_and_phases(
+      method, testing_support::random_block(kDim, kCols, 6), 3, 17, 3);
+  EXPECT_TRUE(same_bits(r.fused, r.phases)) << GetParam();
+  EXPECT_EQ(r.fused_steps, r.phase_steps);
 }
 
 // Every compressor a method accepts with these options (top_k is biased: dcsgd refuses it).

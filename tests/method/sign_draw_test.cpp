@@ -19,7 +19,6 @@ namespace dcsde {
 namespace {
 
 using testing_support::random_block;
-using testing_support::step_by_phases;
 
 // d = 301 > 256: two chunks of law_signs (method.cpp) and an odd last one (half a Philox word).
 constexpr Index kDim = 301, kAgents = 3;
@@ -89,19 +88,11 @@ TEST(SignDrawLaw, FusedStepEqualsThePhasesBitForBit) {
   for (const auto& sets : configurations()) {
     const Assembled a = build(kBase, sets);
     const Method& method = *a.method;
-    Batch X = random_block(kDim, kCols, 8);
-    Batch Y = X;
-    MethodWorkspace fused, phases;
-    fused.resize(kDim, kCols, !method.sparse_step());
-    phases.resize(kDim, kCols);
-    RowVector h1(kCols), h2(kCols);
-    for (std::int64_t k = 0; k < 3; ++k) {
-      method.step(X, k, 21, 40, fused, h1);
-      step_by_phases(method, Y, k, 21, 40, phases, h2);
-    }
-    EXPECT_TRUE(same_bits(X, Y)) << describe(sets);
-    EXPECT_EQ(h1, h2) << describe(sets);
-    EXPECT_FALSE(same_bits(X, random_block(kDim, kCols, 8))) << describe(sets);
+    const Batch X0 = random_block(kDim, kCols, 8);
+    const auto r = testing_support::fused_and_phases(method, X0, 3, 21, 40);
+    EXPECT_TRUE(same_bits(r.fused, r.phases)) << describe(sets);
+    EXPECT_EQ(r.fused_steps, r.phase_steps) << describe(sets);
+    EXPECT_FALSE(same_bits(r.fused, X0)) << describe(sets);
   }
 }
 

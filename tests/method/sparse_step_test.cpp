@@ -33,19 +33,11 @@ TEST_P(SparseStep, EqualsThePhasesBitForBit) {
   const Method& method = *a.method;
   // Five columns; replicas from 7, and from 2^32 - 2 (streams with folded keys).
   for (std::uint64_t first : {std::uint64_t{7}, (std::uint64_t{1} << 32) - 2}) {
-    Batch X = testing_support::random_block(37, 5, 3);
-    Batch Y = X;
-    MethodWorkspace fused, phases;
-    fused.resize(37, 5);
-    phases.resize(37, 5);
-    RowVector h1(5), h2(5);
-    for (std::int64_t k = 0; k < 3; ++k) {
-      method.step(X, k, 11, first, fused, h1);
-      testing_support::step_by_phases(method, Y, k, 11, first, phases, h2);
-    }
-    EXPECT_EQ(std::memcmp(X.data(), Y.data(), sizeof(double) * X.size()), 0)
+    const auto r = testing_support::fused_and_phases(
+        method, testing_support::random_block(37, 5, 3), 3, 11, first);
+    EXPECT_EQ(std::memcmp(r.fused.data(), r.phases.data(), sizeof(double) * r.fused.size()), 0)
         << p.name << ", first replica " << first;
-    EXPECT_EQ(h1, h2);
+    EXPECT_EQ(r.fused_steps, r.phase_steps);
   }
 }
 
