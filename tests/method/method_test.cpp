@@ -21,7 +21,8 @@ OneStep one_step(const std::string& toml, std::int64_t k = 0, Index cols = 3,
                  const std::vector<std::string>& sets = {}) {
   const Experiment e = parse_experiment(toml, "m.toml", sets).points[0].experiment;
   OneStep s{Batch(e.objective.dim, cols), Batch(), RowVector(cols), assemble(e)};
-  for (Index j = 0; j < e.objective.dim; ++j) s.x0.row(j).setConstant((j % 2 ? -1.0 : 1.0) * (j + 1));
+  for (Index j = 0; j < e.objective.dim; ++j)
+    s.x0.row(j).setConstant((j % 2 ? -1.0 : 1.0) * (j + 1));
   s.x1 = s.x0;
   MethodWorkspace ws;
   ws.resize(e.objective.dim, cols);
@@ -34,8 +35,7 @@ const std::string kQuadratic =
 
 TEST(Method, DsgdWithoutNoiseIsGradientDescent) {
   const OneStep s = one_step(kQuadratic + "[method]\nkind = \"dsgd\"\nlr = 0.1\nsteps = 1\n");
-  for (Index j = 0; j < 4; ++j)
-    EXPECT_DOUBLE_EQ(s.x1(j, 0), s.x0(j, 0) * (1.0 - 0.1 * (j + 1.0)));
+  for (Index j = 0; j < 4; ++j) EXPECT_DOUBLE_EQ(s.x1(j, 0), s.x0(j, 0) * (1.0 - 0.1 * (j + 1.0)));
   EXPECT_DOUBLE_EQ(s.h[0], 0.1);
 }
 
@@ -86,7 +86,8 @@ TEST(Method, NormalizedDcsgdStepIsEquation15) {
 TEST(Method, NormalizedDcsgdPrefactorsFollowCompressionNoiseAndAgents) {
   const OneStep s = one_step(
       "[problem]\nobjective = \"quartic\"\ndim = 10\n"
-      "[noise]\nkind = \"affine_gaussian\"\nsigma0 = 0.4\nsigma1 = 0.2\nbatch = 2\n[agents]\ncount = "
+      "[noise]\nkind = \"affine_gaussian\"\nsigma0 = 0.4\nsigma1 = 0.2\nbatch = 2\n[agents]\ncount "
+      "= "
       "8\n[compressor]\nkind = \"rand_k\"\nk = 2\n"
       "[method]\nkind = \"normalized_dcsgd\"\neps = 0.5\nsteps = 1\n");
   const double omega = 10.0 / 2.0 - 1.0, d = 10, n = 8;
@@ -96,8 +97,9 @@ TEST(Method, NormalizedDcsgdPrefactorsFollowCompressionNoiseAndAgents) {
 }
 
 TEST(Method, NsgdStepsHaveLengthLr) {
-  const OneStep s = one_step(kQuadratic + "[noise]\nkind = \"gaussian\"\n[agents]\ncount = 2\n"
-                                          "[method]\nkind = \"nsgd\"\nlr = 0.3\nsteps = 1\n");
+  const OneStep s = one_step(kQuadratic +
+                             "[noise]\nkind = \"gaussian\"\n[agents]\ncount = 2\n"
+                             "[method]\nkind = \"nsgd\"\nlr = 0.3\nsteps = 1\n");
   for (Index c = 0; c < 3; ++c) EXPECT_NEAR((s.x1.col(c) - s.x0.col(c)).norm(), 0.3, 1e-14);
 }
 
