@@ -115,6 +115,10 @@ const char* kA =
 const char* kB =
     "[noise]\nkind = \"student_t\"\nnu = 1.5\n[compressor]\nkind = \"sign\"\n[method]\n"
     "kind = \"dsignsgd\"\nlr = 0.01\n";
+// Workload (b) as bench/workloads/ runs it: the signs drawn from their law.
+const char* kBLaw =
+    "[noise]\nkind = \"student_t\"\nnu = 1.5\n[compressor]\nkind = \"sign\"\n[method]\n"
+    "kind = \"dsignsgd\"\nlr = 0.01\nsign_draw = \"law\"\n";
 const char* kC =
     "[noise]\nkind = \"gaussian\"\n[compressor]\nkind = \"rand_k\"\nk = 10\n[method]\n"
     "kind = \"dcsgd\"\nlr = 0.01\n[sde]\nlaw = \"closed_form\"\n";
@@ -122,7 +126,7 @@ const char* kC =
 // The same run with 20 and with 400 steps (two records each: the first and the last) makes the
 // same allocations: none per step. A first run warms up what is allocated once per thread.
 TEST(Allocation, TheStepLoopOfEveryWorkloadAllocatesNothing) {
-  for (const char* method : {kA, kB, kC}) {
+  for (const char* method : {kA, kB, kBLaw, kC}) {
     const std::string toml = workload(method);
     auto sets = [](int steps) {
       return std::vector<std::string>{"run.replicas=48", "method.steps=" + std::to_string(steps),
