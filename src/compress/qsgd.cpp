@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "dcsde/compress/quantizers.hpp"
 #include "dcsde/compress/wire.hpp"
@@ -22,6 +24,27 @@ void qsgd_fields(const double* x, Index d, int s, const detail::L2Norm& n, Philo
     const auto q = l + (u < r - static_cast<double>(l) ? 1u : 0u);
     emit(j, x[j] < 0.0, q);
   });
+}
+
+// apply's loop for the common case of ||x|| without rescaling (L2Norm::shift == 0): the
+// arithmetic of qsgd_fields and qsgd_value in doubles throughout and without libm calls, so that
+// it vectorizes (cloned per instruction set: the build targets baseline x86-64). The level
+// l = floor(r) < 2^31 is exact in a double, so the bits equal the general path's (tested).
+// no-trapping-math lets GCC compute both sides of the selects (it will not speculate a division
+// that might trap otherwise); it changes no result, as nothing here reads the FP exception flags.
+__attribute__((target_clones("avx2", "default"), optimize("no-trapping-math"))) void
+qsgd_apply_unscaled(const double* x, const double* u, Index n, double norm, double s_over_scaled,
+                    double s, double* y) {
+  for (Index j = 0; j < n; ++j) {
+    const double a = std::fabs(x[j]) * s_over_scaled;
+    const double clamped = a < s ? a : s;
+    const double r = a > 0.0 ? clamped : 0.0;  // NaN: 0, as L2Norm::scaled_unit
+    const auto l = static_cast<double>(static_cast<std::int32_t>(r));
+    const double q = l + (u[j] < r - l ? 1.0 : 0.0);
+    const double m = norm * (q / s);
+    const double signed_m = x[j] < 0.0 ? -m : m;
+    y[j] = q == 0.0 ? 0.0 : signed_m;
+  }
 }
 
 // C(x)_j from the fields; shared by apply and decode, hence bit-identical.
@@ -48,6 +71,17 @@ void QsgdCompressor::apply(const ConstBatchRef& V, const DrawContext& ctx, Batch
     const detail::L2Norm n = detail::l2_norm(x, d);
     if (n.scaled == 0.0) {
       std::fill(y, y + d, 0.0);
+      return;
+    }
+    if (n.shift == 0) {
+      const double sd = s, s_over_scaled = sd / n.scaled;
+      constexpr Index kChunk = 256;
+      double u[kChunk];
+      for (Index j0 = 0; j0 < d; j0 += kChunk) {  // the uniforms of for_each_uniform
+        const Index m = std::min(kChunk, d - j0);
+        rng.uniforms(u, m);
+        qsgd_apply_unscaled(x + j0, u, m, n.norm, s_over_scaled, sd, y + j0);
+      }
       return;
     }
     qsgd_fields(x, d, s, n, rng, [&](Index j, bool negative, std::uint32_t q) {
