@@ -5,6 +5,7 @@
 #include "dcsde/compress/sparsifiers.hpp"
 #include "dcsde/compress/wire.hpp"
 #include "kernels.hpp"
+#include "subsets.hpp"
 
 namespace dcsde {
 namespace {
@@ -26,6 +27,9 @@ thread_local SubsetScratch tl_scratch;
 // coordinate (d / 8 bytes, in L1 where the flags spilled to L2 at d = 1e5), and their dense
 // subsets are read back in ascending order.
 constexpr Index kInCacheDim = 4096;
+// The columns of a block draw their subsets together (floyd_columns) when their flags fit 32 KB.
+constexpr Index kInterleavedFlags = 16384;
+constexpr Index kMaxInterleaved = 64;
 
 struct FlagMarks {
   std::uint16_t* in;
@@ -77,6 +81,42 @@ void floyd(Index d, Index k, const std::uint64_t* ahead, Index n, Index stride, 
   }
 }
 
+}  // namespace
+
+namespace detail {
+
+// Floyd's algorithm for the C columns of a block at once, pick i of every column before pick
+// i + 1: each column has its own flags (flags + c d, all 0 on entry and on return), so the C
+// dependency chains of "test the mark, then set it" overlap instead of running one after the
+// other (the single-column loop waits on its own stores). Word i of column c is
+// ahead[(i / 2) 2C + 2c + i % 2] (DrawContext::words_columns), out + c k gets column c's picks in
+// the order drawn: the bits of floyd() on each column, unless a draw of the column needs
+// Lemire's rejection (probability < d 2^-64 per draw), which floyd() handles by reading on in the
+// stream: such a column is left to the caller, its flags cleared, and reported in `redo`.
+void floyd_columns(Index d, Index k, const std::uint64_t* ahead, Index columns,
+                   std::uint16_t* flags, std::uint32_t* out, bool* redo) {
+  const Index stride = 2 * columns;
+  std::fill(redo, redo + columns, false);
+  for (Index i = 0; i < k; ++i) {
+    const auto j = static_cast<std::uint32_t>(d - k + i);
+    const std::uint64_t range = std::uint64_t{j} + 1;
+    const std::uint64_t* words = ahead + (i >> 1) * stride + (i & 1);
+    for (Index c = 0; c < columns; ++c) {
+      const Uint128 m = static_cast<Uint128>(words[2 * c]) * range;
+      if (static_cast<std::uint64_t>(m) < range &&
+          static_cast<std::uint64_t>(m) < (0 - range) % range)
+        redo[c] = true;
+      std::uint16_t* marks = flags + c * d;
+      auto t = static_cast<std::uint32_t>(m >> 64);
+      t = marks[t] != 0 ? j : t;
+      marks[t] = 1;
+      out[c * k + i] = t;
+    }
+  }
+  for (Index c = 0; c < columns; ++c)
+    for (Index i = 0; i < k; ++i) flags[c * d + out[c * k + i]] = 0;
+}
+
 // The subset of Floyd's algorithm in out[0..k): in the order drawn for d <= kInCacheDim and for
 // sparse subsets; for dense subsets (k >= d / 64) of larger vectors in ascending order, so that
 // whoever gathers and scatters at the kept coordinates walks memory forwards (at d = 1e5,
@@ -109,13 +149,17 @@ void draw_subset(Index d, Index k, const std::uint64_t* ahead, Index n, Index st
   }
 }
 
+}  // namespace detail
+
+namespace {
+
 // One column's subset, drawn from rng, in tl_scratch.kept.
 const std::uint32_t* column_subset(Index d, Index k, Philox& rng) {
   SubsetScratch& s = tl_scratch;
   if (s.kept.size() < static_cast<std::size_t>(k)) s.kept.resize(static_cast<std::size_t>(k));
   if (s.ahead.size() < static_cast<std::size_t>(k)) s.ahead.resize(static_cast<std::size_t>(k));
   rng.words(s.ahead.data(), k);  // each draw takes one word at least
-  draw_subset(d, k, s.ahead.data(), k, 2, rng, s.kept.data());
+  detail::draw_subset(d, k, s.ahead.data(), k, 2, rng, s.kept.data());
   return s.kept.data();
 }
 
@@ -182,10 +226,28 @@ double RandKCompressor::kept_coordinates(Index d, const DrawContext& ctx, Index 
   if (ahead.size() < static_cast<std::size_t>((c1 - c0) * w))
     ahead.resize(static_cast<std::size_t>((c1 - c0) * w));
   ctx.words_columns(Purpose::kCompression, c0, c1, w, ahead.data());
+  const Index columns = c1 - c0;
+  if (d <= kInCacheDim && columns * d <= kInterleavedFlags && columns <= kMaxInterleaved) {
+    std::vector<std::uint16_t>& flags = tl_scratch.flags;
+    if (flags.size() < static_cast<std::size_t>(columns * d))
+      flags.resize(static_cast<std::size_t>(columns * d), 0);
+    bool redo[kMaxInterleaved];
+    detail::floyd_columns(d, k_, ahead.data(), columns, flags.data(), kept, redo);
+    for (Index c = c0; c < c1; ++c) {
+      count[c - c0] = k_;
+      if (!redo[c - c0]) continue;
+      Philox rng = ctx.stream(c, Purpose::kCompression);
+      rng.discard(static_cast<std::uint64_t>(w));
+      detail::draw_subset(d, k_, ahead.data() + 2 * (c - c0), w, 2 * columns, rng,
+                          kept + (c - c0) * k_);
+    }
+    return scale_of(d, k_);
+  }
   for (Index c = c0; c < c1; ++c) {
     Philox rng = ctx.stream(c, Purpose::kCompression);
     rng.discard(static_cast<std::uint64_t>(w));
-    draw_subset(d, k_, ahead.data() + 2 * (c - c0), w, 2 * (c1 - c0), rng, kept + (c - c0) * k_);
+    detail::draw_subset(d, k_, ahead.data() + 2 * (c - c0), w, 2 * (c1 - c0), rng,
+                        kept + (c - c0) * k_);
     count[c - c0] = k_;
   }
   return scale_of(d, k_);
