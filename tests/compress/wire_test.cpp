@@ -196,6 +196,39 @@ TEST(WireRejects, LevelsCodesAndNorms) {
   EXPECT_TRUE(has(rejection(nat, code(2100), 1).first, "exponent code 2100 > 2099"));
 }
 
+// The sign format bit for bit against its definition written one coordinate at a time (the
+// encoder packs 64 comparisons per word with vector compares, the decoder expands bytes through
+// a table): header, zero flag, d sign bits (x < 0), then d zero bits (x == 0) if any x is 0.
+TEST(WireFormat, SignEncodesItsDefinitionBitForBit) {
+  const SignCompressor c;
+  for (const Index d : {1, 2, 3, 63, 64, 65, 127, 1000, 4095, 4096, 4097, 9000}) {
+    for (int kind = 0; kind < kVectorKinds; ++kind) {
+      Vector v = wire_vector(kind, d, 1);
+      if (kind == 0 && d > 5) v[d / 2] = std::numeric_limits<double>::quiet_NaN();
+      bool zeros = false;
+      for (Index j = 0; j < d; ++j) zeros = zeros || v[j] == 0.0;
+      const std::vector<std::uint8_t> expected = build(WireTag::kSign, d, [&](BitWriter& w) {
+        w.put(zeros ? 1 : 0, 8);
+        for (Index j = 0; j < d; ++j) w.put(v[j] < 0.0 ? 1 : 0, 1);
+        if (zeros)
+          for (Index j = 0; j < d; ++j) w.put(v[j] == 0.0 ? 1 : 0, 1);
+      });
+      Philox rng(1, 0, 0, Purpose::kTest, 0);
+      std::vector<std::uint8_t> bytes;
+      c.encode(v, rng, bytes);
+      EXPECT_EQ(bytes, expected) << "d = " << d << ", vector kind " << kind;
+      Vector out(d);
+      c.decode(bytes, d, out);
+      for (Index j = 0; j < d; ++j) {
+        // A NaN is neither negative nor zero on the wire: it decodes to +1.
+        const double want = v[j] < 0.0 ? -1.0 : (v[j] == 0.0 ? 0.0 : 1.0);
+        ASSERT_EQ(std::bit_cast<std::uint64_t>(out[j]), std::bit_cast<std::uint64_t>(want))
+            << "d = " << d << ", kind " << kind << ", j = " << j;
+      }
+    }
+  }
+}
+
 TEST(WireRejects, SignFlagAndNegativeZero) {
   const SignCompressor c;
   const auto msg = [](std::uint64_t flag, std::uint64_t signs, std::uint64_t zeros) {
