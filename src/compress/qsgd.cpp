@@ -47,6 +47,22 @@ qsgd_apply_unscaled(const double* x, const double* u, Index n, double norm, doub
   }
 }
 
+// encode's fields for the same case: field_j = q_j << 1 | (x_j < 0), the q of
+// qsgd_apply_unscaled (the arithmetic of qsgd_fields, vectorized the same way).
+__attribute__((target_clones("avx2", "default"), optimize("no-trapping-math"))) void
+qsgd_fields_unscaled(const double* x, const double* u, Index n, double s_over_scaled, double s,
+                     std::uint32_t* field) {
+  for (Index j = 0; j < n; ++j) {
+    const double a = std::fabs(x[j]) * s_over_scaled;
+    const double clamped = a < s ? a : s;
+    const double r = a > 0.0 ? clamped : 0.0;
+    const auto l = static_cast<double>(static_cast<std::int32_t>(r));
+    const double q = l + (u[j] < r - l ? 1.0 : 0.0);
+    const auto level = static_cast<std::uint32_t>(static_cast<std::int32_t>(q));
+    field[j] = (level << 1) | (x[j] < 0.0 ? 1u : 0u);
+  }
+}
+
 // C(x)_j from the fields; shared by apply and decode, hence bit-identical.
 inline double qsgd_value(double norm, bool negative, std::uint64_t q, double s) {
   if (q == 0) return 0.0;
@@ -101,6 +117,25 @@ void QsgdCompressor::encode(const ConstVectorRef& v, Philox& rng,
   w.put_double(n.norm);
   if (n.scaled == 0.0) {
     for (Index j = 0; j < d; ++j) w.put(0, field_bits);
+  } else if (n.shift == 0) {
+    // The fields of qsgd_fields, vectorized, then written `per_word` at a time (the writer is
+    // least significant bit first, so one put of the packed fields writes the same bits).
+    const double sd = s_, s_over_scaled = sd / n.scaled;
+    const int per_word = 64 / field_bits;
+    constexpr Index kChunk = 256;
+    double u[kChunk];
+    std::uint32_t field[kChunk];
+    for (Index j0 = 0; j0 < d; j0 += kChunk) {
+      const Index m = std::min(kChunk, d - j0);
+      rng.uniforms(u, m);
+      qsgd_fields_unscaled(v.data() + j0, u, m, s_over_scaled, sd, field);
+      for (Index i = 0; i < m; i += per_word) {
+        const int count = static_cast<int>(std::min<Index>(per_word, m - i));
+        std::uint64_t word = 0;
+        for (int t = 0; t < count; ++t) word |= std::uint64_t{field[i + t]} << (t * field_bits);
+        w.put(word, count * field_bits);
+      }
+    }
   } else {
     qsgd_fields(v.data(), d, s_, n, rng, [&](Index, bool negative, std::uint32_t q) {
       w.put((std::uint64_t{q} << 1) | (negative ? 1u : 0u), field_bits);
