@@ -154,11 +154,27 @@ void QsgdCompressor::decode(std::span<const std::uint8_t> bytes, Index d, Vector
   const double norm = r.get_number("norm");
   if (std::signbit(norm)) r.fail("negative norm");
   const auto s = static_cast<std::uint64_t>(s_);
-  for (Index j = 0; j < d; ++j) {
-    const std::uint64_t field = r.get(field_bits, "sign and level");
-    const std::uint64_t q = field >> 1;
-    if (q > s) r.fail("level " + std::to_string(q) + " > s = " + std::to_string(s_));
-    out[j] = qsgd_value(norm, field & 1, q, s_);
+  // The fields per_word at a time (the message's size was checked above, so no read runs out);
+  // a group holding a level > s is read again field by field, which reports that field.
+  const int per_word = 64 / field_bits;
+  const std::uint64_t mask = (std::uint64_t{1} << field_bits) - 1;
+  for (Index j0 = 0; j0 < d; j0 += per_word) {
+    const int count = static_cast<int>(std::min<Index>(per_word, d - j0));
+    const BitReader group_start = r;
+    const std::uint64_t word = r.get(count * field_bits, "sign and level");
+    bool bad = false;
+    for (int t = 0; t < count; ++t) {
+      const std::uint64_t field = (word >> (t * field_bits)) & mask;
+      const std::uint64_t q = field >> 1;
+      bad = bad || q > s;
+      out[j0 + t] = qsgd_value(norm, field & 1, q, s_);
+    }
+    if (!bad) continue;
+    r = group_start;
+    for (int t = 0; t < count; ++t) {
+      const std::uint64_t q = r.get(field_bits, "sign and level") >> 1;
+      if (q > s) r.fail("level " + std::to_string(q) + " > s = " + std::to_string(s_));
+    }
   }
   r.expect_end();
 }
