@@ -26,38 +26,39 @@ void qsgd_fields(const double* x, Index d, int s, const detail::L2Norm& n, Philo
   });
 }
 
-// apply's loop for the common case of ||x|| without rescaling (L2Norm::shift == 0): the
-// arithmetic of qsgd_fields and qsgd_value in doubles throughout and without libm calls, so that
-// it vectorizes (cloned per instruction set: the build targets baseline x86-64). The level
-// l = floor(r) < 2^31 is exact in a double, so the bits equal the general path's (tested).
-// no-trapping-math lets GCC compute both sides of the selects (it will not speculate a division
-// that might trap otherwise); it changes no result, as nothing here reads the FP exception flags.
+// The level q_j of qsgd_fields when ||x|| needs no rescaling (L2Norm::shift == 0), in doubles and
+// without libm calls, so that the loops below vectorize (cloned per instruction set: the build
+// targets baseline x86-64). floor(r) < 2^31 is exact in a double, so the bits equal the general
+// path's (tests/compress: decode(encode) == apply). no-trapping-math lets GCC compute both sides
+// of the selects (it will not speculate a division that might trap otherwise); it changes no
+// result, as nothing here reads the FP exception flags.
+__attribute__((always_inline, optimize("no-trapping-math"))) inline double unscaled_level(
+    double x, double u, double s_over_scaled, double s) {
+  const double a = std::fabs(x) * s_over_scaled;
+  const double clamped = a < s ? a : s;
+  const double r = a > 0.0 ? clamped : 0.0;  // NaN: 0, as L2Norm::scaled_unit
+  const auto l = static_cast<double>(static_cast<std::int32_t>(r));
+  return l + (u < r - l ? 1.0 : 0.0);
+}
+
+// apply's values: norm (q / s) with x's sign, +0.0 for q = 0 (qsgd_value).
 __attribute__((target_clones("avx2", "default"), optimize("no-trapping-math"))) void
 qsgd_apply_unscaled(const double* x, const double* u, Index n, double norm, double s_over_scaled,
                     double s, double* y) {
   for (Index j = 0; j < n; ++j) {
-    const double a = std::fabs(x[j]) * s_over_scaled;
-    const double clamped = a < s ? a : s;
-    const double r = a > 0.0 ? clamped : 0.0;  // NaN: 0, as L2Norm::scaled_unit
-    const auto l = static_cast<double>(static_cast<std::int32_t>(r));
-    const double q = l + (u[j] < r - l ? 1.0 : 0.0);
+    const double q = unscaled_level(x[j], u[j], s_over_scaled, s);
     const double m = norm * (q / s);
     const double signed_m = x[j] < 0.0 ? -m : m;
     y[j] = q == 0.0 ? 0.0 : signed_m;
   }
 }
 
-// encode's fields for the same case: field_j = q_j << 1 | (x_j < 0), the q of
-// qsgd_apply_unscaled (the arithmetic of qsgd_fields, vectorized the same way).
+// encode's fields: q << 1 | (x < 0).
 __attribute__((target_clones("avx2", "default"), optimize("no-trapping-math"))) void
 qsgd_fields_unscaled(const double* x, const double* u, Index n, double s_over_scaled, double s,
                      std::uint32_t* field) {
   for (Index j = 0; j < n; ++j) {
-    const double a = std::fabs(x[j]) * s_over_scaled;
-    const double clamped = a < s ? a : s;
-    const double r = a > 0.0 ? clamped : 0.0;
-    const auto l = static_cast<double>(static_cast<std::int32_t>(r));
-    const double q = l + (u[j] < r - l ? 1.0 : 0.0);
+    const double q = unscaled_level(x[j], u[j], s_over_scaled, s);
     const auto level = static_cast<std::uint32_t>(static_cast<std::int32_t>(q));
     field[j] = (level << 1) | (x[j] < 0.0 ? 1u : 0u);
   }
