@@ -80,6 +80,8 @@ class NoiseModel final {
   double column_scale(const ConstBatchRef& G, Index c, Index agent) const;
   // x_j = g_j / s_j with s_j = a c_j, j < n: the gradient in units of the noise scale, whose CDF
   // value is the probability of a positive sign (noise/sign_law.hpp). +-inf or NaN where s_j = 0.
+  // Without coordinate scales it is g_j * (1 / a): within an ulp of g_j / a, which moves F by
+  // far less than the 2^-52 a uniform resolves.
   void standardize(const double* g, double a, double* x, Index n) const;
   // Whether every c_j is 1 (no coordinate_scale): then noisy() is g + a t.
   bool isotropic() const { return coordinate_scale_.size() == 0; }
