@@ -20,7 +20,11 @@ int bound(const std::string& file, const std::string& out_arg,
           const std::vector<std::string>& sets) {
   const ExperimentPlan plan = load_experiment(file, sets);
   const Experiment& first = plan.points.front().experiment;
-  const fs::path out = out_arg.empty() ? fs::path("results") / first.name : fs::path(out_arg);
+  // bound.csv joins the run's results folder (or starts one): a folder dcsde wrote, locked
+  // against a run replacing it meanwhile.
+  const fs::path out = checked_destination(
+      out_arg.empty() ? fs::path("results") / first.name : fs::path(out_arg), {file});
+  const OutputLock lock(out);
   std::string csv = "point,step,time,bound\n";
   bool any = false;
   for (const SweepPoint& point : plan.points) {
@@ -44,10 +48,10 @@ int bound(const std::string& file, const std::string& out_arg,
     }
   }
   if (!any) throw Error("no bound applies to " + file + " (reasons above)");
-  fs::create_directories(out);
+  make_results_folder(out);
   const fs::path tmp = out / ".bound.csv.tmp";
   write_text(tmp, csv);
-  fs::rename(tmp, out / "bound.csv");
+  fs::rename(tmp, out / "bound.csv");  // throws filesystem_error naming both paths
   std::printf("bound: %s\n", (out / "bound.csv").string().c_str());
   if (!plan.is_sweep() && fs::exists(out / "curves.csv")) {
     const std::string why =

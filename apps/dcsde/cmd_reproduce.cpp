@@ -67,8 +67,9 @@ void run_over_mpi(const Claim& claim, [[maybe_unused]] const RunArgs& run_args) 
 }
 
 // Runs one claim: its experiments, then its analysis; returns the verdict (verdict.json).
+// `dir` is the staging folder of the claim's results, `final_dir` where they will be.
 nlohmann::json reproduce_claim(const Claim& claim, const fs::path& manifest, const fs::path& dir,
-                               const ReproduceArgs& args) {
+                               const fs::path& final_dir, const ReproduceArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::string> analysis_args = {claim.analysis, dir.string()};
   for (const fs::path& experiment : claim.experiments) {
@@ -104,7 +105,7 @@ nlohmann::json reproduce_claim(const Claim& claim, const fs::path& manifest, con
   verdict["claim"] = claim.statement;
   verdict["quick"] = args.quick;
   verdict["command"] = fmt::format("dcsde reproduce {}{} --out {}", claim.name,
-                                   args.quick ? " --quick" : "", dir.parent_path().string());
+                                   args.quick ? " --quick" : "", final_dir.parent_path().string());
   verdict["wall_seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_text(verdict_file, verdict.dump(2) + "\n");
@@ -153,15 +154,20 @@ int reproduce(const ReproduceArgs& args) {
   if (chosen.empty())
     throw ConfigError("reproduce: no claim named '" + args.name + "'; the claims are: " + names +
                       " (or all)");
-  const fs::path out = args.out.empty() ? fs::path("results") / "reproduce" : fs::path(args.out);
-  fs::create_directories(out);
+  // The folder gathers claims run one by one; each claim's folder is replaced as a whole.
+  const fs::path out = checked_destination(
+      args.out.empty() ? fs::path("results") / "reproduce" : fs::path(args.out), {manifest});
+  const OutputLock lock(out);
+  make_results_folder(out);
   std::vector<nlohmann::json> verdicts;
   for (const Claim* claim : chosen) {
-    const fs::path dir = out / claim->name;
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    verdicts.push_back(reproduce_claim(*claim, manifest, dir, args));
-    write_text(dir / "verdict.md", markdown_section(verdicts.back(), dir, dir));
+    const fs::path dir = checked_destination(out / claim->name);
+    recover_leftovers(dir);
+    StagedDirectory staged(dir);
+    verdicts.push_back(reproduce_claim(*claim, manifest, staged.path(), dir, args));
+    write_text(staged.path() / "verdict.md",
+               markdown_section(verdicts.back(), staged.path(), staged.path()));
+    staged.commit();
   }
   // RESULTS.md: every claim reproduced into `out` so far (this run and earlier ones), in the
   // manifest's order, so that claims can be run one by one into the same folder.

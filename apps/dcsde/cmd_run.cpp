@@ -79,7 +79,7 @@ nlohmann::json weak_json(const std::optional<WeakErrorEntry>& w) {
 nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const PointResult& result,
                            bool plot, std::vector<std::string>& warnings) {
   const ProcessSummary& summary = result.optimizer;
-  fs::create_directories(dir);
+  make_directories(dir);
   write_text(dir / "config.toml", to_toml(point.experiment));
   std::vector<ProcessSummary> processes = {summary};
   if (result.sde) processes.push_back(*result.sde);
@@ -148,12 +148,6 @@ fs::path resumed_out(const RunArgs& args) {
     throw IoError(checkpoint_folder(out).string() +
                   ": no interrupted run to resume here (checkpoints are written when "
                   "run.checkpoint_every > 0 and removed when the run completes)");
-  // The interrupted run's staging folders (`<out>.tmp-<pid>`, results/results.hpp) are stale.
-  const std::string stale = out.filename().string() + ".tmp-";
-  const fs::path parent = out.parent_path().empty() ? fs::path(".") : out.parent_path();
-  for (const auto& entry : fs::directory_iterator(parent))
-    if (entry.is_directory() && entry.path().filename().string().rfind(stale, 0) == 0)
-      fs::remove_all(entry.path());
   return out;
 }
 
@@ -170,9 +164,20 @@ int run_experiment(const RunArgs& args, const Backend& backend) {
   const ExperimentPlan plan = load_experiment(
       resuming ? saved_experiment(checkpoint_folder(resumed)).string() : args.file, sets);
   const Experiment& first = plan.points.front().experiment;
-  const fs::path out = resuming           ? resumed
-                       : args.out.empty() ? fs::path("results") / first.name
-                                          : fs::path(args.out);
+  fs::path out = resuming           ? resumed
+                 : args.out.empty() ? fs::path("results") / first.name
+                                    : fs::path(args.out);
+  // The writer refuses a destination it did not write and locks it before anything runs, so
+  // that two runs, or a run and a --resume, never write the same results.
+  std::optional<OutputLock> lock;
+  if (backend.writes) {
+    std::vector<fs::path> inputs;
+    if (!args.file.empty()) inputs.push_back(args.file);
+    out = checked_destination(out, inputs);
+    lock.emplace(out);
+    for (const std::string& line : recover_leftovers(out))
+      std::fprintf(stderr, "dcsde: %s\n", line.c_str());
+  }
   std::optional<fs::path> checkpoints;
   for (const SweepPoint& point : plan.points)
     if (point.experiment.run.checkpoint_every > 0) checkpoints = checkpoint_folder(out);
@@ -187,11 +192,15 @@ int run_experiment(const RunArgs& args, const Backend& backend) {
                         "it with dcsde run --resume " +
                         out.string() + ", or delete it to start over");
     if (backend.writes) {
-      fs::create_directories(*checkpoints);
+      make_directories(*checkpoints);
       write_text(*checkpoints / (fs::path(args.file).stem().string() + ".toml"),
                  plan.resolved_toml);
     }
   }
+  std::optional<InterruptNote> resume_note;
+  if (checkpoints)
+    resume_note.emplace("the checkpoints in " + checkpoints->string() +
+                        " are kept: continue with dcsde run --resume " + out.string());
   auto checkpoint_of = [&](std::size_t i, const std::string& process) {
     return checkpoints ? std::optional<CheckpointFile>(
                              checkpoint_file(*checkpoints, i, plan.points[i].experiment, process))

@@ -1,14 +1,18 @@
 // dcsde: the command-line lab. Thin: parses arguments and calls one subcommand.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.hpp"
 #include "dcsde/core/error.hpp"
+#include "dcsde/run/interrupt.hpp"
 #ifdef DCSDE_HAVE_TORCH
 #include "dcsde/torch/torch.hpp"
 #endif
 
 int main(int argc, char** argv) {
+  // First, before any thread starts: SIGINT, SIGTERM and SIGHUP remove unfinished results.
+  dcsde::install_interrupt_handlers();
 #ifdef DCSDE_HAVE_TORCH
   dcsde::torch_networks::install();  // objective = "torch"
 #endif
@@ -115,6 +119,9 @@ int main(int argc, char** argv) {
     if (*bound) return dcsde::cli::bound(bound_file, bound_out, bound_sets);
   } catch (const dcsde::Error& e) {
     std::fprintf(stderr, "dcsde: error: %s\n", e.what());
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::fprintf(stderr, "dcsde: error: %s\n", e.what());  // names the path and the system's reason
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dcsde: unexpected error: %s\n", e.what());

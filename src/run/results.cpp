@@ -21,12 +21,6 @@ nlohmann::json optional_json(const std::optional<double>& v) {
 
 }  // namespace
 
-void write_text(const fs::path& file, const std::string& text) {
-  std::ofstream out(file, std::ios::binary);
-  out << text;
-  if (!out) throw IoError(file.string() + ": cannot write");
-}
-
 void write_curves_csv(const fs::path& file, const std::vector<ProcessSummary>& processes) {
   std::string text =
       "process,step,time,loss_mean,loss_std,grad_norm_mean,alive,sq_norm_mean,sq_norm_std\n";
@@ -67,35 +61,6 @@ nlohmann::json to_json(const ProcessSummary& s) {
     divergences.push_back({{"replica", s.divergences[i].replica}, {"step", s.divergences[i].step}});
   j["divergences"] = divergences;
   return j;
-}
-
-StagedDirectory::StagedDirectory(fs::path destination) : destination_(std::move(destination)) {
-  if (destination_.filename().empty()) destination_ = destination_.parent_path();
-  staging_ = destination_;
-  staging_ += ".tmp-" + std::to_string(::getpid());
-  std::error_code ec;
-  fs::remove_all(staging_, ec);
-  fs::create_directories(staging_, ec);
-  if (ec) throw IoError(staging_.string() + ": cannot create the results folder: " + ec.message());
-}
-
-StagedDirectory::~StagedDirectory() {
-  if (committed_) return;
-  std::error_code ec;
-  fs::remove_all(staging_, ec);
-}
-
-void StagedDirectory::commit() {
-  std::error_code ec;
-  if (fs::exists(destination_)) {
-    fs::remove_all(destination_, ec);
-    if (ec)
-      throw IoError(destination_.string() + ": cannot replace the old results: " + ec.message());
-  }
-  fs::rename(staging_, destination_, ec);
-  if (ec)
-    throw IoError(destination_.string() + ": cannot move the results into place: " + ec.message());
-  committed_ = true;
 }
 
 std::string shell_quote(const std::string& s) {

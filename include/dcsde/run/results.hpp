@@ -1,8 +1,6 @@
 // Results on disk (DESIGN.md "Data flow"): curves.csv, summary.json, config.toml, loss.png.
 //
-// A results folder is built under a temporary name beside its destination and renamed into
-// place only when complete (STYLE.md "No half results"): an interrupted or failed run leaves no
-// folder that looks finished.
+// Folders, locks and checked writes: run/output_folder.hpp.
 #pragma once
 
 #include <filesystem>
@@ -10,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dcsde/run/output_folder.hpp"
 #include "dcsde/run/runner.hpp"
 
 namespace dcsde {
@@ -23,26 +22,6 @@ void write_curves_csv(const std::filesystem::path& file,
 // final.{loss_mean, loss_std, loss_sem, grad_norm_mean}, asymptotic_loss.{mean, sem, records},
 // bits_per_agent_per_step, wall_seconds, divergences (first 100). Absent values are null.
 nlohmann::json to_json(const ProcessSummary& summary);
-
-void write_text(const std::filesystem::path& file, const std::string& text);
-
-// A folder written under `<destination>.tmp-<pid>` and moved to `destination` by commit().
-// Destroyed without commit(), it removes the temporary folder.
-class StagedDirectory {
- public:
-  explicit StagedDirectory(std::filesystem::path destination);
-  ~StagedDirectory();
-  StagedDirectory(const StagedDirectory&) = delete;
-  StagedDirectory& operator=(const StagedDirectory&) = delete;
-
-  const std::filesystem::path& path() const { return staging_; }
-  // Replaces any previous results at the destination.
-  void commit();
-
- private:
-  std::filesystem::path destination_, staging_;
-  bool committed_ = false;
-};
 
 // One argument for a shell command line (popen, std::system): in single quotes, any ' escaped.
 std::string shell_quote(const std::string& s);
