@@ -14,6 +14,8 @@
 #include <cstring>
 #include <thread>
 
+#include "dcsde/run/interrupt.hpp"
+
 namespace dcsde::dist {
 namespace {
 
@@ -24,6 +26,7 @@ std::atomic<std::uint64_t> g_first_replica{0};
 std::atomic<std::int64_t> g_cols{0};
 char g_rank_name[64] = "rank ?";
 Session* g_session = nullptr;
+struct sigaction g_previous_sigterm {};
 
 static_assert(std::atomic<std::int64_t>::is_always_lock_free, "signal handler needs lock-free");
 
@@ -42,8 +45,9 @@ void append_text(char* buf, std::size_t cap, std::size_t* len, const char* text)
   while (*text != '\0' && *len + 1 < cap) buf[(*len)++] = *text++;
 }
 
-// mpirun terminates the survivors with SIGTERM when a rank dies: say where this rank was, then
-// die of the same signal so that mpirun's report is unchanged.
+// mpirun terminates the ranks with SIGTERM when a rank dies or mpirun itself is signalled (Ctrl-C):
+// say where this rank was, then hand the signal to run/interrupt.hpp, which removes what the rank
+// was writing and exits with 143 (or, without it, die of the same signal).
 extern "C" void on_sigterm(int sig) {
   char buf[512];
   std::size_t len = 0;
@@ -64,8 +68,10 @@ extern "C" void on_sigterm(int sig) {
     append_text(buf, sizeof buf, &len, " stopped outside the optimizer's exchange");
   }
   append_text(buf, sizeof buf, &len,
-              ": terminated by mpirun because another rank died or aborted (mpirun names it)\n");
+              ": terminated by mpirun (mpirun was interrupted, or another rank died or aborted: "
+              "mpirun names it)\n");
   [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, buf, len);
+  if (forward_interrupt(sig)) return;
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
@@ -97,11 +103,12 @@ Session::Session() {
   struct sigaction action {};
   action.sa_handler = on_sigterm;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGTERM, &action, nullptr);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &action, &g_previous_sigterm);
 }
 
 Session::~Session() {
-  std::signal(SIGTERM, SIG_DFL);
+  sigaction(SIGTERM, &g_previous_sigterm, nullptr);  // run/interrupt.hpp's, when installed
   g_session = nullptr;
   int finalized = 0;
   MPI_Finalized(&finalized);

@@ -36,12 +36,7 @@ Registry& registry() {
 
 int signal_pipe[2] = {-1, -1};
 
-extern "C" void on_signal(int signal) {
-  const int saved = errno;  // the interrupted code may be about to read errno
-  const unsigned char byte = static_cast<unsigned char>(signal);
-  [[maybe_unused]] const ssize_t n = ::write(signal_pipe[1], &byte, 1);
-  errno = saved;
-}
+extern "C" void on_signal(int signal) { forward_interrupt(signal); }
 
 void say(const std::string& text) {
   std::size_t done = 0;
@@ -109,6 +104,15 @@ void install_interrupt_handlers() {
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;  // the interrupted system calls of other threads go on
   for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signal, &action, nullptr);
+}
+
+bool forward_interrupt(int signal) noexcept {
+  if (signal_pipe[1] < 0) return false;
+  const int saved = errno;  // the interrupted code may be about to read errno
+  const unsigned char byte = static_cast<unsigned char>(signal);
+  const bool sent = ::write(signal_pipe[1], &byte, 1) == 1;
+  errno = saved;
+  return sent;
 }
 
 std::unique_lock<std::mutex> lock_outputs() { return std::unique_lock<std::mutex>(output_mutex()); }

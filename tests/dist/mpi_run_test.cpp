@@ -5,7 +5,10 @@
 #ifdef DCSDE_HAVE_MPI
 
 #include <cmath>
+#include <csignal>
+#include <thread>
 
+#include "../support/command.hpp"
 #include "dist_test_util.hpp"
 
 namespace dcsde::testing_dist {
@@ -198,6 +201,29 @@ TEST_F(MpiRun, SetupErrorsStopEveryRankWithOneMessage) {
   EXPECT_NE(local_under_mpirun.output.find("add --backend mpi"), std::string::npos)
       << local_under_mpirun.output;
   EXPECT_FALSE(any_results());
+}
+
+// Ctrl-C or SIGTERM to mpirun reaches every rank; rank 0 removes its lock (and its staging folder,
+// created after the exchanges) and says so, and the job ends within seconds.
+TEST_F(MpiRun, SignalToMpirunStopsEveryRankCleanly) {
+  std::string endless = single_point();
+  endless.replace(endless.find("steps = 100"), 11, "steps = 1000000000");
+  write("exp.toml", endless);
+  const std::string command =
+      "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+      "OMPI_MCA_btl_vader_single_copy_mechanism=none " +
+      std::string(DCSDE_MPIEXEC) + " --oversubscribe -np 2 " + DCSDE_BINARY + " run " +
+      (dir_ / "exp.toml").string() + " --out " + (dir_ / "out").string() + " --quiet --backend mpi";
+  dcsde::testing::BackgroundCommand job(command, (dir_ / "job.log").string());
+  ASSERT_TRUE(dcsde::testing::eventually([&] { return fs::exists(dir_ / "out.lock"); }, 60.0));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // well into the exchanges
+  job.signal(SIGTERM);
+  EXPECT_TRUE(dcsde::testing::eventually([&] { return !job.running(); }, 20.0))
+      << "mpirun did not end within 20 s of SIGTERM";
+  const std::string log = read_file(dir_ / "job.log");
+  EXPECT_NE(log.find("dcsde: interrupted by SIGTERM"), std::string::npos) << log;
+  EXPECT_FALSE(any_results());
+  EXPECT_FALSE(fs::exists(dir_ / "out.lock")) << log;
 }
 
 }  // namespace

@@ -20,6 +20,11 @@ namespace dcsde {
 // threads (OpenMP, MPI, LibTorch) start. A second call does nothing.
 void install_interrupt_handlers();
 
+// Hands `signal` to the cleanup above, from another signal handler that has said its part
+// (dist/session.cpp's SIGTERM handler names the step a rank stopped at). Async-signal-safe;
+// false when the handlers are not installed (then the caller applies the default action).
+bool forward_interrupt(int signal) noexcept;
+
 // Held while files or folders are created under a path registered below; the interruption
 // thread takes it before removing them. Not recursive: never held across another call to it.
 std::unique_lock<std::mutex> lock_outputs();
