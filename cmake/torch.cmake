@@ -5,7 +5,6 @@ if(DCSDE_WITH_TORCH)
   find_package(Torch QUIET)
   file(GLOB DCSDE_TORCH_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/torch/*.cpp)
   if(Torch_FOUND AND DCSDE_TORCH_SOURCES)
-    find_package(ZLIB REQUIRED)
     add_library(dcsde_torch STATIC ${DCSDE_TORCH_SOURCES})
     target_link_libraries(dcsde_torch PUBLIC dcsde ${TORCH_LIBRARIES} PRIVATE ZLIB::ZLIB dcsde_warnings)
     # LibTorch's headers are not -Wpedantic clean: treat them as system headers.

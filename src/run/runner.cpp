@@ -146,7 +146,7 @@ struct RunnerState {
 };
 
 void save_state(const CheckpointFile& file, const RunnerState& s, Index d) {
-  CheckpointWriter w(file.fingerprint);
+  CheckpointWriter w(file.path, file.fingerprint);
   w.i64(s.step);
   w.u64(static_cast<std::uint64_t>(d));
   w.u64(s.blocks.size());
@@ -165,7 +165,7 @@ void save_state(const CheckpointFile& file, const RunnerState& s, Index d) {
   }
   w.f64s(s.tail_mean.data(), s.tail_mean.size());
   for (std::int64_t k : s.died_at) w.i64(k);
-  w.save(file.path);
+  w.commit();
 }
 
 // Loads a checkpoint into `s`, whose sizes are those of this run; checks every size.

@@ -107,13 +107,15 @@ TEST_F(Resume, RefusesWhatItCannotResume) {
   r = run_dcsde("run --resume " + out("cut") + " --set noise.sigma=2");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("its own experiment"), std::string::npos) << r.output;
-  // A truncated checkpoint names the file and the field.
+  // A truncated checkpoint names the file; its last bytes are no longer its checksum.
   const fs::path file = fs::path(out("cut") + ".checkpoint") / "point-000-optimizer.ckpt";
   ASSERT_TRUE(fs::exists(file));
   fs::resize_file(file, fs::file_size(file) / 2);
   r = run_dcsde("run --resume " + out("cut") + " --quiet --no-plot");
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find("point-000-optimizer.ckpt: truncated"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("point-000-optimizer.ckpt: corrupted (checksum mismatch"),
+            std::string::npos)
+      << r.output;
   EXPECT_FALSE(fs::exists(out("cut"))) << "no results from a failed resume";
   // A checkpoint of another experiment (edited exp.toml) is refused by its fingerprint.
   ASSERT_EQ(interrupted("other", 1).status, 75);
@@ -124,6 +126,25 @@ TEST_F(Resume, RefusesWhatItCannotResume) {
   r = run_dcsde("run --resume " + out("other") + " --quiet --no-plot");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("belongs to another experiment"), std::string::npos) << r.output;
+}
+
+TEST_F(Resume, RefusesACheckpointWithOneFlippedBit) {
+  ASSERT_EQ(interrupted("flip", 1).status, 75);
+  const fs::path file = fs::path(out("flip") + ".checkpoint") / "point-000-optimizer.ckpt";
+  ASSERT_TRUE(fs::exists(file));
+  {  // one bit in the middle of the file: a replica state (12 x 40 doubles fill most of it)
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    const auto middle = static_cast<std::streamoff>(fs::file_size(file) / 2);
+    f.seekg(middle);
+    const char c = static_cast<char>(f.get() ^ 0x10);
+    f.seekp(middle);
+    f.put(c);
+  }
+  const CommandResult r = run_dcsde("run --resume " + out("flip") + " --quiet --no-plot");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find(file.string() + ": corrupted (checksum mismatch"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(out("flip"))) << "no results from a corrupted checkpoint";
 }
 
 TEST_F(Resume, CheckpointEveryMustBeNonNegative) {
