@@ -11,42 +11,17 @@
 
 #include "dcsde/core/error.hpp"
 #include "schema.hpp"
+#include "sweep.hpp"
 
 namespace dcsde {
 namespace {
 
+using detail::find_spec;
+using detail::join;
 using detail::key_specs;
-using detail::where;
-
 using detail::node_text;
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-  return out;
-}
-
-// Splits "section.key" and checks both parts exist in the schema (sweep keys, --set keys).
-const detail::KeySpec* find_spec(const std::string& dotted) {
-  for (const auto& spec : key_specs())
-    if (spec.info.section + "." + spec.info.key == dotted) return &spec;
-  return nullptr;
-}
-
-[[noreturn]] void unknown_key(const std::string& location, const std::string& dotted) {
-  const auto dot = dotted.find('.');
-  const std::string section = dot == std::string::npos ? dotted : dotted.substr(0, dot);
-  std::vector<std::string> allowed;
-  for (const auto& spec : key_specs())
-    if (spec.info.section == section) allowed.push_back(spec.info.key);
-  if (allowed.empty()) {
-    std::vector<std::string> sections = detail::section_names();
-    throw ConfigError(location + ": unknown section '" + section +
-                      "'. Allowed sections: " + join(sections, ", ") + ".");
-  }
-  throw ConfigError(location + ": unknown key '" + dotted + "'. Allowed keys in [" + section +
-                    "]: " + join(allowed, ", ") + ".");
-}
+using detail::unknown_key;
+using detail::where;
 
 // Where each section and key of a table was written: toml++ does not copy source regions when
 // nodes are copied (sweep points, overrides), so locations are recorded once, here.
@@ -390,63 +365,11 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
 
   ExperimentPlan plan;
   plan.source = source_name;
-  // The sweep axes: "section.key" = [values] or name = [{label, "section.key" = value, ...}].
-  struct Axis {
-    std::string name;
-    std::vector<std::pair<std::string, std::vector<std::pair<std::string, const toml::node*>>>>
-        values;
-  };
-  std::vector<Axis> axes;
+  std::vector<detail::SweepAxis> axes;
   toml::table base = table;
-  if (const toml::node* sweep_node = table.get("sweep")) {
-    const toml::table* sweep = sweep_node->as_table();
-    if (!sweep) throw ConfigError(where(*sweep_node) + ": 'sweep' must be a table ([sweep]).");
-    // toml++ tables iterate in key order; axes run in file order.
-    std::vector<std::pair<std::string, const toml::node*>> entries;
-    for (auto&& [key, node] : *sweep) entries.emplace_back(std::string(key.str()), &node);
-    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-      const auto& sa = a.second->source().begin;
-      const auto& sb = b.second->source().begin;
-      return sa.line != sb.line ? sa.line < sb.line : sa.column < sb.column;
-    });
-    for (const auto& [name, node_ptr] : entries) {
-      const toml::node& node = *node_ptr;
-      const toml::array* values = node.as_array();
-      if (!values || values->empty())
-        throw ConfigError(where(node) + ": sweep." + name +
-                          " must be a non-empty array of values.");
-      Axis axis{name, {}};
-      const bool is_key = name.find('.') != std::string::npos;
-      if (is_key && !find_spec(name)) unknown_key(where(node), name);
-      std::size_t index = 0;
-      for (const toml::node& value : *values) {
-        ++index;
-        if (is_key) {
-          axis.values.push_back({name + "=" + node_text(value), {{name, &value}}});
-          continue;
-        }
-        const toml::table* group = value.as_table();
-        if (!group)
-          throw ConfigError(where(value) + ": sweep." + name +
-                            " values must be tables of overrides, e.g. { label = \"A\", "
-                            "\"method.kind\" = \"dcsgd\" }.");
-        std::string label = name + "=" + std::to_string(index);
-        std::vector<std::pair<std::string, const toml::node*>> assigns;
-        for (auto&& [gkey, gnode] : *group) {
-          const std::string gname(gkey.str());
-          if (gname == "label") {
-            if (!gnode.is_string()) throw ConfigError(where(gnode) + ": label must be a string.");
-            label = *gnode.value<std::string>();
-          } else {
-            if (!find_spec(gname)) unknown_key(where(gnode), gname);
-            assigns.push_back({gname, &gnode});
-          }
-        }
-        axis.values.push_back({label, assigns});
-      }
-      plan.swept_keys.push_back(name);
-      axes.push_back(std::move(axis));
-    }
+  if (const toml::node* sweep = table.get("sweep")) {
+    axes = detail::read_sweep_axes(*sweep);
+    for (const auto& axis : axes) plan.swept_keys.push_back(axis.name);
     base.erase("sweep");
   }
 
@@ -460,8 +383,7 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
     for (std::size_t a = 0; a < axes.size(); ++a) {
       const auto& [label, assigns] = axes[a].values[index[a]];
       labels.push_back(label);
-      const bool key_axis = axes[a].name.find('.') != std::string::npos;
-      point.cells.push_back(key_axis ? node_text(*assigns.front().second) : label);
+      point.cells.push_back(axes[a].key_axis() ? node_text(*assigns.front().second) : label);
       for (const auto& [key, node] : assigns) {
         assign(point_table, key, *node, where(*node));
         point_positions[key] = where(*node);

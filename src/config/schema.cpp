@@ -88,6 +88,33 @@ const std::vector<std::string>& section_names() {
   return names;
 }
 
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+const KeySpec* find_spec(const std::string& dotted) {
+  for (const auto& spec : key_specs())
+    if (spec.info.section + "." + spec.info.key == dotted) return &spec;
+  return nullptr;
+}
+
+[[noreturn]] void unknown_key(const std::string& location, const std::string& dotted) {
+  const auto dot = dotted.find('.');
+  const std::string section = dot == std::string::npos ? dotted : dotted.substr(0, dot);
+  std::vector<std::string> allowed;
+  for (const auto& spec : key_specs())
+    if (spec.info.section == section) allowed.push_back(spec.info.key);
+  if (allowed.empty()) {
+    std::vector<std::string> sections = section_names();
+    throw ConfigError(location + ": unknown section '" + section +
+                      "'. Allowed sections: " + join(sections, ", ") + ".");
+  }
+  throw ConfigError(location + ": unknown key '" + dotted + "'. Allowed keys in [" + section +
+                    "]: " + join(allowed, ", ") + ".");
+}
+
 namespace {
 SdeOptions& sde_of(Experiment& e) {
   if (!e.sde) e.sde.emplace();

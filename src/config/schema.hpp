@@ -38,6 +38,14 @@ const std::vector<std::string>& section_names();
 // The node as TOML text, e.g. `-1`, `"rand_k"`, `[1, 2]`.
 std::string node_text(const toml::node& node);
 
+// The key "section.key" in the schema, or nullptr.
+const KeySpec* find_spec(const std::string& dotted);
+
+// Throws "unknown key" (or "unknown section") with the keys allowed there.
+[[noreturn]] void unknown_key(const std::string& location, const std::string& dotted);
+
+std::string join(const std::vector<std::string>& items, const std::string& sep);
+
 // "file:line:col" of a node, or "--set key" for a command-line override.
 std::string where(const toml::node& node);
 
