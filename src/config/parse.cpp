@@ -19,7 +19,7 @@ namespace {
 using detail::find_spec;
 using detail::join;
 using detail::key_specs;
-using detail::node_text;
+using detail::shown_text;
 using detail::unknown_key;
 using detail::where;
 
@@ -57,10 +57,11 @@ void assign(toml::table& table, const std::string& dotted, const toml::node& val
 void apply_override(toml::table& table, const std::string& text, Positions& positions) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw ConfigError("--set " + text + ": expected key=value, e.g. --set noise.sigma=0.5");
+    throw ConfigError("--set " + detail::clip(text) +
+                      ": expected key=value, e.g. --set noise.sigma=0.5");
   const std::string key = text.substr(0, eq);
   const std::string value = text.substr(eq + 1);
-  const std::string location = "--set " + text;
+  const std::string location = "--set " + detail::clip(text);  // the location of messages
   toml::table parsed;
   try {
     parsed = toml::parse("v = " + value, location);
@@ -90,7 +91,7 @@ struct Located {
                            const std::string& constraint) {
   auto it = at.nodes.find(key);
   const std::string location = it != at.nodes.end() ? at.where(key) : at.file;
-  const std::string shown = it != at.nodes.end() ? node_text(*it->second) : value + " (default)";
+  const std::string shown = it != at.nodes.end() ? shown_text(*it->second) : value + " (default)";
   throw ConfigError(location + ": " + key + " = " + shown + ". Violated constraint: " + constraint +
                     ".");
 }
@@ -246,10 +247,6 @@ void validate(const Experiment& e, const Located& at) {
       violated(at, "sde.law", law, "one of auto, closed_form, monte_carlo");
   }
   if (e.run.replicas < 1) violated(at, "run.replicas", "", "replicas >= 1");
-  if (at.nodes.count("run.seed") && *at.nodes.at("run.seed")->value<std::int64_t>() < 0)
-    violated(at, "run.seed", "", "seed >= 0");
-  if (at.nodes.count("problem.seed") && *at.nodes.at("problem.seed")->value<std::int64_t>() < 0)
-    violated(at, "problem.seed", "", "seed >= 0");
   if (e.run.record_every < 1) violated(at, "run.record_every", "", "record_every >= 1");
   if (e.run.threads < 0) violated(at, "run.threads", "", "threads >= 0");
   if (e.run.checkpoint_every < 0) violated(at, "run.checkpoint_every", "", "checkpoint_every >= 0");
@@ -383,11 +380,12 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
     for (std::size_t a = 0; a < axes.size(); ++a) {
       const auto& [label, assigns] = axes[a].values[index[a]];
       labels.push_back(label);
-      point.cells.push_back(axes[a].key_axis() ? node_text(*assigns.front().second) : label);
+      point.cells.push_back(axes[a].key_axis() ? detail::node_text(*assigns.front().second)
+                                               : label);
       for (const auto& [key, node] : assigns) {
         assign(point_table, key, *node, where(*node));
         point_positions[key] = where(*node);
-        point.values.push_back({key, node_text(*node)});
+        point.values.push_back({key, detail::node_text(*node)});
       }
     }
     point.label = axes.empty() ? name : join(labels, ", ");

@@ -1,7 +1,10 @@
-// [sweep] -> axes and their values.
+// [sweep] -> axes: their values, and the checks that need all axes at once.
 #include "sweep.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <map>
 
 #include "dcsde/core/error.hpp"
 #include "schema.hpp"
@@ -12,7 +15,8 @@ namespace {
 SweepAxis read_axis(const std::string& name, const toml::node& node) {
   const toml::array* values = node.as_array();
   if (!values || values->empty())
-    throw ConfigError(where(node) + ": sweep." + name + " must be a non-empty array of values.");
+    throw ConfigError(where(node) + ": sweep." + clip(name) +
+                      " must be a non-empty array of values.");
   SweepAxis axis{name, {}};
   if (axis.key_axis() && !find_spec(name)) unknown_key(where(node), name);
   std::size_t index = 0;
@@ -44,6 +48,45 @@ SweepAxis read_axis(const std::string& name, const toml::node& node) {
   return axis;
 }
 
+// How messages name an axis: sweep."noise.sigma" (a key axis) or sweep.methods.
+std::string axis_name(const SweepAxis& axis) {
+  return axis.key_axis() ? "sweep.\"" + axis.name + "\"" : "sweep." + axis.name;
+}
+
+// A key set by two axes would take both axes' values at every point, the later winning unseen.
+void check_disjoint(const std::vector<SweepAxis>& axes) {
+  std::map<std::string, std::pair<const SweepAxis*, const toml::node*>> first;  // key -> setter
+  for (const SweepAxis& axis : axes) {
+    std::map<std::string, const toml::node*> keys;  // this axis's keys, at their first value
+    for (const auto& [label, assigns] : axis.values)
+      for (const auto& [key, node] : assigns) keys.emplace(key, node);
+    for (const auto& [key, node] : keys) {
+      const auto [it, fresh] = first.emplace(key, std::pair{&axis, node});
+      if (fresh) continue;
+      throw ConfigError(where(*node) + ": " + axis_name(axis) + " sets " + key + ", which " +
+                        axis_name(*it->second.first) + " (" + where(*it->second.second) +
+                        ") sets too. Violated constraint: each key is swept by one axis only "
+                        "(every point would take both values, the later axis's winning).");
+    }
+  }
+}
+
+// The cartesian product's size, before anything is expanded.
+void check_size(const std::vector<SweepAxis>& axes, const toml::node& sweep) {
+  double points = 1.0;  // a double: 30 axes of 1000 values must not overflow into a small count
+  std::vector<std::string> lengths;
+  for (const SweepAxis& axis : axes) {
+    points *= static_cast<double>(axis.values.size());
+    lengths.push_back(fmt::format("{} {}", axis_name(axis), axis.values.size()));
+  }
+  if (points <= static_cast<double>(kMaxSweepPoints)) return;
+  const std::string count =
+      points < 1e18 ? fmt::format("{:.0f}", points) : fmt::format("{:.3g}", points);
+  throw ConfigError(where(sweep) + ": [sweep] has " + count + " points (" + join(lengths, " x ") +
+                    "). Violated constraint: at most " + std::to_string(kMaxSweepPoints) +
+                    " points (split the study into several files).");
+}
+
 }  // namespace
 
 std::vector<SweepAxis> read_sweep_axes(const toml::node& sweep_node) {
@@ -59,6 +102,8 @@ std::vector<SweepAxis> read_sweep_axes(const toml::node& sweep_node) {
   });
   std::vector<SweepAxis> axes;
   for (const auto& [name, node] : entries) axes.push_back(read_axis(name, *node));
+  check_disjoint(axes);
+  check_size(axes, sweep_node);
   return axes;
 }
 

@@ -1,6 +1,7 @@
 // Experiment files: every error class names file:line, the key and what is allowed; sweeps.
 #include <gtest/gtest.h>
 
+#include "../../src/config/sweep.hpp"
 #include "dcsde/config/experiment.hpp"
 #include "dcsde/core/error.hpp"
 
@@ -168,5 +169,114 @@ TEST(Config, NetworkKeysApplyToTorchOnly) {
         << set << ": " << msg;
   }
 }
+
+// Issue 15: limits beyond each key's range, checked at validation with located messages.
+
+bool has(const std::string& msg, const std::string& part) {
+  return msg.find(part) != std::string::npos;
+}
+
+TEST(ConfigLimits, IntegersAreNeverTruncated) {
+  std::string msg = error_of(kBase, {"compressor.kind=\"qsgd\"", "compressor.levels=4294967297"});
+  EXPECT_TRUE(has(msg,
+                  "--set compressor.levels=4294967297: compressor.levels = 4294967297. "
+                  "Expected an integer in [-2147483648, 2147483647]."))
+      << msg;
+  msg = error_of(kBase + "[run]\nthreads = 4294967296\n");
+  EXPECT_TRUE(has(msg,
+                  "exp.toml:15:11: run.threads = 4294967296. Expected an integer in "
+                  "[-2147483648, 2147483647]."))
+      << msg;
+  msg = error_of(kBase + "[run]\nseed = -1\n");
+  EXPECT_TRUE(has(msg,
+                  "exp.toml:15:8: run.seed = -1. Expected an integer in [0, "
+                  "9223372036854775807]."))
+      << msg;
+  msg = error_of(kBase, {"problem.seed=-3"});
+  EXPECT_TRUE(has(msg, "problem.seed = -3. Expected an integer in [0, ")) << msg;
+  // The neighbours within range are read exactly.
+  const ExperimentPlan plan = parse_experiment(
+      kBase, "exp.toml",
+      {"compressor.kind=\"qsgd\"", "compressor.levels=30", "run.seed=9223372036854775807"});
+  EXPECT_EQ(plan.points[0].experiment.compressor.levels, 30);
+  EXPECT_EQ(plan.points[0].experiment.run.seed, 9223372036854775807ull);
+}
+
+TEST(ConfigLimits, TwoSweepAxesMayNotSetTheSameKey) {
+  const std::string msg = error_of(kBase + R"([sweep]
+"method.kind" = ["dsgd", "zzz"]
+group = [{ label = "a", "method.kind" = "dcsgd" }]
+)");
+  EXPECT_TRUE(has(msg,
+                  "exp.toml:16:41: sweep.group sets method.kind, which sweep.\"method.kind\" "
+                  "(exp.toml:15:18) sets too. Violated constraint: each key is swept by one "
+                  "axis only"))
+      << msg;
+  // Two named axes as well; the key of a value that sets another key passes.
+  EXPECT_TRUE(has(error_of(kBase + R"([sweep]
+a = [{ "noise.sigma" = 1.0 }, { "noise.nu" = 3.0 }]
+b = [{ "noise.kind" = "gaussian" }, { "noise.sigma" = 2.0 }]
+)"),
+                  "exp.toml:16:55: sweep.b sets noise.sigma, which sweep.a (exp.toml:15:24)"));
+  EXPECT_EQ(parse_experiment(kBase + R"([sweep]
+"noise.sigma" = [1.0, 2.0]
+group = [{ label = "a", "method.lr" = 0.1 }, { label = "b", "method.lr" = 0.2 }]
+)",
+                             "exp.toml")
+                .points.size(),
+            4u);
+}
+
+TEST(ConfigLimits, SweepSizeIsCheckedBeforeExpanding) {
+  auto values = [](int n) {
+    std::string out = "[";
+    for (int i = 1; i <= n; ++i) out += (i > 1 ? ", " : "") + std::to_string(i) + ".0";
+    return out + "]";
+  };
+  const std::string msg = error_of(kBase + "[sweep]\n\"noise.sigma\" = " + values(400) +
+                                   "\n\"method.lr\" = " + values(300) + "\n");
+  EXPECT_TRUE(has(msg,
+                  "exp.toml:14:1: [sweep] has 120000 points (sweep.\"noise.sigma\" 400 x "
+                  "sweep.\"method.lr\" 300). Violated constraint: at most 100000 points"))
+      << msg;
+  EXPECT_EQ(detail::kMaxSweepPoints, 100000u);
+  // 40 axes of 3 values: 3^40 points, not an overflow into a small count.
+  std::string many = kBase + "[sweep]\n";
+  for (int a = 0; a < 40; ++a)
+    many += "axis" + std::to_string(a) + " = [{ \"method.lr\" = 0.1 }, {}, {}]\n";
+  EXPECT_TRUE(has(error_of(many), "sets method.lr")) << error_of(many);
+  many = kBase + "[sweep]\n";
+  for (int a = 0; a < 40; ++a) many += "axis" + std::to_string(a) + " = [{}, {}, {}]\n";
+  EXPECT_TRUE(has(error_of(many), "[sweep] has 1.22e+19 points")) << error_of(many);
+}
+
+TEST(ConfigLimits, LongValuesAreCutInMessagesOnly) {
+  std::string ones = "[1.0";
+  for (int i = 1; i < 1000; ++i) ones += ", 1.0";
+  ones += "]";
+  std::string msg = error_of(kBase + "[agents]\ncount = 2\n", {"noise.sigma=" + ones});
+  EXPECT_TRUE(has(msg,
+                  ": noise.sigma = [1, 1, 1, 1, 1, 1, 1, 1, ... (1000 values)]. Violated "
+                  "constraint: one value or one per agent"))
+      << msg;
+  EXPECT_LT(msg.size(), 400u) << msg;
+  EXPECT_TRUE(has(msg, "--set noise.sigma=[1.0, 1.0")) << msg;
+  EXPECT_TRUE(has(msg, "... (" + std::to_string(12 + ones.size()) + " characters)")) << msg;
+  msg = error_of(kBase, {"method.kind=\"" + std::string(1000, 'x') + "\""});
+  EXPECT_TRUE(has(msg, "method.kind = \"" + std::string(120, 'x') + "...\" (1000 characters)"))
+      << msg;
+  EXPECT_LT(msg.size(), 600u) << msg;
+  // In a sweep the cells, labels and values stay exact: they are data (sweep.csv, folders).
+  std::string scales = "[1.0";
+  for (int i = 1; i < 20; ++i) scales += ", 2.0";
+  scales += "]";
+  const ExperimentPlan plan =
+      parse_experiment(kBase + "[sweep]\n\"noise.coordinate_scale\" = [" + scales + "]\n",
+                       "exp.toml", {"problem.dim=20"});
+  const std::string exact = "[1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]";
+  EXPECT_EQ(plan.points[0].cells, std::vector<std::string>{exact});
+  EXPECT_EQ(plan.points[0].label, "noise.coordinate_scale=" + exact);
+}
+
 }  // namespace
 }  // namespace dcsde
