@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "dcsde/core/error.hpp"
+#include "limits.hpp"
 #include "schema.hpp"
 #include "sweep.hpp"
 
@@ -87,13 +88,25 @@ struct Located {
   }
 };
 
+// Throws "location: key = value, ... Violated constraint: ...", located at the first key given
+// in the file; the value of a key not given is `value` (its default).
+[[noreturn]] void violated(const Located& at,
+                           const std::vector<std::pair<std::string, std::string>>& keys,
+                           const std::string& constraint) {
+  std::string location, shown;
+  for (const auto& [key, value] : keys) {
+    auto it = at.nodes.find(key);
+    if (it != at.nodes.end() && location.empty()) location = at.where(key);
+    shown += (shown.empty() ? "" : ", ") + key + " = " +
+             (it != at.nodes.end() ? shown_text(*it->second) : value + " (default)");
+  }
+  throw ConfigError((location.empty() ? at.file : location) + ": " + shown +
+                    ". Violated constraint: " + constraint + ".");
+}
+
 [[noreturn]] void violated(const Located& at, const std::string& key, const std::string& value,
                            const std::string& constraint) {
-  auto it = at.nodes.find(key);
-  const std::string location = it != at.nodes.end() ? at.where(key) : at.file;
-  const std::string shown = it != at.nodes.end() ? shown_text(*it->second) : value + " (default)";
-  throw ConfigError(location + ": " + key + " = " + shown + ". Violated constraint: " + constraint +
-                    ".");
+  violated(at, {{key, value}}, constraint);
 }
 
 std::string num(double v) {
@@ -113,7 +126,7 @@ void check_per_agent(const Located& at, const std::string& key, const std::vecto
   }
 }
 
-void validate(const Experiment& e, const Located& at) {
+void validate(const Experiment& e, const Located& at, std::optional<double> available) {
   const std::set<std::string> objectives = {"quadratic", "quadratic_rotated", "quartic", "cosh",
                                             "log_cosh",  "logistic",          "torch"};
   if (!at.nodes.count("problem.objective"))
@@ -252,11 +265,14 @@ void validate(const Experiment& e, const Located& at) {
   if (e.run.checkpoint_every < 0) violated(at, "run.checkpoint_every", "", "checkpoint_every >= 0");
   if (e.run.block_size < 1 || e.run.block_size > 4096)
     violated(at, "run.block_size", "", "1 <= block_size <= 4096");
+  // Last: the memory estimate needs every size in range; nothing has been allocated yet.
+  if (auto limit = detail::check_limits(e, available)) violated(at, limit->keys, limit->constraint);
 }
 
 // Reads one experiment table (no [sweep]); checks unknown sections and keys, types, ranges.
 Experiment read_experiment(const toml::table& table, const std::string& file,
-                           const std::string& default_name, const Positions& positions) {
+                           const std::string& default_name, const Positions& positions,
+                           std::optional<double> available) {
   Experiment e;
   e.name = default_name;
   Located at{{}, file, &positions};
@@ -310,7 +326,7 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
                           "experiment's objective is '" +
                           e.objective.kind + "')");
   }
-  validate(e, at);
+  validate(e, at, available);
   // Combinations the ranges cannot see (dsgd with rand_k, Eq. 15 without L0): the constructors
   // say why; locate the message at the key it names.
   try {
@@ -371,6 +387,7 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
   }
 
   const std::string name = stem(source_name);
+  const std::optional<double> available = detail::available_memory();  // once for every point
   std::vector<std::size_t> index(axes.size(), 0);
   for (;;) {
     toml::table point_table = base;
@@ -389,7 +406,7 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
       }
     }
     point.label = axes.empty() ? name : join(labels, ", ");
-    point.experiment = read_experiment(point_table, source_name, name, point_positions);
+    point.experiment = read_experiment(point_table, source_name, name, point_positions, available);
     plan.points.push_back(std::move(point));
     // Next index of the cartesian product, the last axis fastest.
     std::size_t a = axes.size();

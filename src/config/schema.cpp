@@ -181,7 +181,8 @@ const std::vector<KeySpec>& key_specs() {
   using R = Reader;
   static const std::vector<KeySpec> specs = {
       {{"experiment", "name", "string", "file name without .toml",
-        "name of the experiment; default results folder results/<name>"},
+        "name of the experiment; default results folder results/<name>: a plain name (no /, \\, "
+        "control characters; not . or ..; at most 200 bytes)"},
        [](E& e, const R& r) { e.name = r.string(); }},
       {{"experiment", "description", "string", "\"\"", "free text, copied to summary.json"},
        [](E& e, const R& r) { e.description = r.string(); }},
@@ -262,7 +263,8 @@ const std::vector<KeySpec>& key_specs() {
         "per-coordinate multipliers of the scale, d values > 0"},
        [](E& e, const R& r) { e.noise.coordinate_scale = r.numbers(); }},
 
-      {{"agents", "count", "int", "1", "number of agents N >= 1"},
+      {{"agents", "count", "int", "1",
+        "number of agents 1 <= N < 2^24 (the random streams number agents in 24 bits)"},
        [](E& e, const R& r) { e.agents = r.integer_as<Index>(); }},
 
       {{"compressor", "kind", "string", "identity (sign for dsignsgd, majority_vote)",
@@ -322,7 +324,8 @@ const std::vector<KeySpec>& key_specs() {
       {{"run", "record_every", "int", "10",
         "record statistics every K steps (and at the last step), K >= 1"},
        [](E& e, const R& r) { e.run.record_every = r.integer_as<std::int64_t>(); }},
-      {{"run", "threads", "int", "0", "OpenMP threads, 0 = all cores; results do not depend on it"},
+      {{"run", "threads", "int", "0",
+        "OpenMP threads, 0 = all cores, at most max(64, 8 x cores); results do not depend on it"},
        [](E& e, const R& r) { e.run.threads = r.integer_as<int>(); }},
       {{"run", "block_size", "int", "16",
         "replicas per block (part of the numbers' identity: changing it changes nothing "
