@@ -10,43 +10,19 @@
 #include <sstream>
 
 #include "dcsde/core/error.hpp"
+#include "limits.hpp"
 #include "schema.hpp"
+#include "sweep.hpp"
 
 namespace dcsde {
 namespace {
 
+using detail::find_spec;
+using detail::join;
 using detail::key_specs;
+using detail::shown_text;
+using detail::unknown_key;
 using detail::where;
-
-using detail::node_text;
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-  return out;
-}
-
-// Splits "section.key" and checks both parts exist in the schema (sweep keys, --set keys).
-const detail::KeySpec* find_spec(const std::string& dotted) {
-  for (const auto& spec : key_specs())
-    if (spec.info.section + "." + spec.info.key == dotted) return &spec;
-  return nullptr;
-}
-
-[[noreturn]] void unknown_key(const std::string& location, const std::string& dotted) {
-  const auto dot = dotted.find('.');
-  const std::string section = dot == std::string::npos ? dotted : dotted.substr(0, dot);
-  std::vector<std::string> allowed;
-  for (const auto& spec : key_specs())
-    if (spec.info.section == section) allowed.push_back(spec.info.key);
-  if (allowed.empty()) {
-    std::vector<std::string> sections = detail::section_names();
-    throw ConfigError(location + ": unknown section '" + section +
-                      "'. Allowed sections: " + join(sections, ", ") + ".");
-  }
-  throw ConfigError(location + ": unknown key '" + dotted + "'. Allowed keys in [" + section +
-                    "]: " + join(allowed, ", ") + ".");
-}
 
 // Where each section and key of a table was written: toml++ does not copy source regions when
 // nodes are copied (sweep points, overrides), so locations are recorded once, here.
@@ -82,10 +58,11 @@ void assign(toml::table& table, const std::string& dotted, const toml::node& val
 void apply_override(toml::table& table, const std::string& text, Positions& positions) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw ConfigError("--set " + text + ": expected key=value, e.g. --set noise.sigma=0.5");
+    throw ConfigError("--set " + detail::clip(text) +
+                      ": expected key=value, e.g. --set noise.sigma=0.5");
   const std::string key = text.substr(0, eq);
   const std::string value = text.substr(eq + 1);
-  const std::string location = "--set " + text;
+  const std::string location = "--set " + detail::clip(text);  // the location of messages
   toml::table parsed;
   try {
     parsed = toml::parse("v = " + value, location);
@@ -111,13 +88,25 @@ struct Located {
   }
 };
 
+// Throws "location: key = value, ... Violated constraint: ...", located at the first key given
+// in the file; the value of a key not given is `value` (its default).
+[[noreturn]] void violated(const Located& at,
+                           const std::vector<std::pair<std::string, std::string>>& keys,
+                           const std::string& constraint) {
+  std::string location, shown;
+  for (const auto& [key, value] : keys) {
+    auto it = at.nodes.find(key);
+    if (it != at.nodes.end() && location.empty()) location = at.where(key);
+    shown += (shown.empty() ? "" : ", ") + key + " = " +
+             (it != at.nodes.end() ? shown_text(*it->second) : value + " (default)");
+  }
+  throw ConfigError((location.empty() ? at.file : location) + ": " + shown +
+                    ". Violated constraint: " + constraint + ".");
+}
+
 [[noreturn]] void violated(const Located& at, const std::string& key, const std::string& value,
                            const std::string& constraint) {
-  auto it = at.nodes.find(key);
-  const std::string location = it != at.nodes.end() ? at.where(key) : at.file;
-  const std::string shown = it != at.nodes.end() ? node_text(*it->second) : value + " (default)";
-  throw ConfigError(location + ": " + key + " = " + shown + ". Violated constraint: " + constraint +
-                    ".");
+  violated(at, {{key, value}}, constraint);
 }
 
 std::string num(double v) {
@@ -137,7 +126,7 @@ void check_per_agent(const Located& at, const std::string& key, const std::vecto
   }
 }
 
-void validate(const Experiment& e, const Located& at) {
+void validate(const Experiment& e, const Located& at, std::optional<double> available) {
   const std::set<std::string> objectives = {"quadratic", "quadratic_rotated", "quartic", "cosh",
                                             "log_cosh",  "logistic",          "torch"};
   if (!at.nodes.count("problem.objective"))
@@ -271,20 +260,19 @@ void validate(const Experiment& e, const Located& at) {
       violated(at, "sde.law", law, "one of auto, closed_form, monte_carlo");
   }
   if (e.run.replicas < 1) violated(at, "run.replicas", "", "replicas >= 1");
-  if (at.nodes.count("run.seed") && *at.nodes.at("run.seed")->value<std::int64_t>() < 0)
-    violated(at, "run.seed", "", "seed >= 0");
-  if (at.nodes.count("problem.seed") && *at.nodes.at("problem.seed")->value<std::int64_t>() < 0)
-    violated(at, "problem.seed", "", "seed >= 0");
   if (e.run.record_every < 1) violated(at, "run.record_every", "", "record_every >= 1");
   if (e.run.threads < 0) violated(at, "run.threads", "", "threads >= 0");
   if (e.run.checkpoint_every < 0) violated(at, "run.checkpoint_every", "", "checkpoint_every >= 0");
   if (e.run.block_size < 1 || e.run.block_size > 4096)
     violated(at, "run.block_size", "", "1 <= block_size <= 4096");
+  // Last: the memory estimate needs every size in range; nothing has been allocated yet.
+  if (auto limit = detail::check_limits(e, available)) violated(at, limit->keys, limit->constraint);
 }
 
 // Reads one experiment table (no [sweep]); checks unknown sections and keys, types, ranges.
 Experiment read_experiment(const toml::table& table, const std::string& file,
-                           const std::string& default_name, const Positions& positions) {
+                           const std::string& default_name, const Positions& positions,
+                           std::optional<double> available) {
   Experiment e;
   e.name = default_name;
   Located at{{}, file, &positions};
@@ -338,7 +326,7 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
                           "experiment's objective is '" +
                           e.objective.kind + "')");
   }
-  validate(e, at);
+  validate(e, at, available);
   // Combinations the ranges cannot see (dsgd with rand_k, Eq. 15 without L0): the constructors
   // say why; locate the message at the key it names.
   try {
@@ -390,67 +378,16 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
 
   ExperimentPlan plan;
   plan.source = source_name;
-  // The sweep axes: "section.key" = [values] or name = [{label, "section.key" = value, ...}].
-  struct Axis {
-    std::string name;
-    std::vector<std::pair<std::string, std::vector<std::pair<std::string, const toml::node*>>>>
-        values;
-  };
-  std::vector<Axis> axes;
+  std::vector<detail::SweepAxis> axes;
   toml::table base = table;
-  if (const toml::node* sweep_node = table.get("sweep")) {
-    const toml::table* sweep = sweep_node->as_table();
-    if (!sweep) throw ConfigError(where(*sweep_node) + ": 'sweep' must be a table ([sweep]).");
-    // toml++ tables iterate in key order; axes run in file order.
-    std::vector<std::pair<std::string, const toml::node*>> entries;
-    for (auto&& [key, node] : *sweep) entries.emplace_back(std::string(key.str()), &node);
-    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-      const auto& sa = a.second->source().begin;
-      const auto& sb = b.second->source().begin;
-      return sa.line != sb.line ? sa.line < sb.line : sa.column < sb.column;
-    });
-    for (const auto& [name, node_ptr] : entries) {
-      const toml::node& node = *node_ptr;
-      const toml::array* values = node.as_array();
-      if (!values || values->empty())
-        throw ConfigError(where(node) + ": sweep." + name +
-                          " must be a non-empty array of values.");
-      Axis axis{name, {}};
-      const bool is_key = name.find('.') != std::string::npos;
-      if (is_key && !find_spec(name)) unknown_key(where(node), name);
-      std::size_t index = 0;
-      for (const toml::node& value : *values) {
-        ++index;
-        if (is_key) {
-          axis.values.push_back({name + "=" + node_text(value), {{name, &value}}});
-          continue;
-        }
-        const toml::table* group = value.as_table();
-        if (!group)
-          throw ConfigError(where(value) + ": sweep." + name +
-                            " values must be tables of overrides, e.g. { label = \"A\", "
-                            "\"method.kind\" = \"dcsgd\" }.");
-        std::string label = name + "=" + std::to_string(index);
-        std::vector<std::pair<std::string, const toml::node*>> assigns;
-        for (auto&& [gkey, gnode] : *group) {
-          const std::string gname(gkey.str());
-          if (gname == "label") {
-            if (!gnode.is_string()) throw ConfigError(where(gnode) + ": label must be a string.");
-            label = *gnode.value<std::string>();
-          } else {
-            if (!find_spec(gname)) unknown_key(where(gnode), gname);
-            assigns.push_back({gname, &gnode});
-          }
-        }
-        axis.values.push_back({label, assigns});
-      }
-      plan.swept_keys.push_back(name);
-      axes.push_back(std::move(axis));
-    }
+  if (const toml::node* sweep = table.get("sweep")) {
+    axes = detail::read_sweep_axes(*sweep);
+    for (const auto& axis : axes) plan.swept_keys.push_back(axis.name);
     base.erase("sweep");
   }
 
   const std::string name = stem(source_name);
+  const std::optional<double> available = detail::available_memory();  // once for every point
   std::vector<std::size_t> index(axes.size(), 0);
   for (;;) {
     toml::table point_table = base;
@@ -460,16 +397,16 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
     for (std::size_t a = 0; a < axes.size(); ++a) {
       const auto& [label, assigns] = axes[a].values[index[a]];
       labels.push_back(label);
-      const bool key_axis = axes[a].name.find('.') != std::string::npos;
-      point.cells.push_back(key_axis ? node_text(*assigns.front().second) : label);
+      point.cells.push_back(axes[a].key_axis() ? detail::node_text(*assigns.front().second)
+                                               : label);
       for (const auto& [key, node] : assigns) {
         assign(point_table, key, *node, where(*node));
         point_positions[key] = where(*node);
-        point.values.push_back({key, node_text(*node)});
+        point.values.push_back({key, detail::node_text(*node)});
       }
     }
     point.label = axes.empty() ? name : join(labels, ", ");
-    point.experiment = read_experiment(point_table, source_name, name, point_positions);
+    point.experiment = read_experiment(point_table, source_name, name, point_positions, available);
     plan.points.push_back(std::move(point));
     // Next index of the cartesian product, the last axis fastest.
     std::size_t a = axes.size();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "dcsde/core/error.hpp"
@@ -28,11 +29,63 @@ std::string node_text(const toml::node& node) {
   return os.str();
 }
 
+namespace {
+
+constexpr std::size_t kShownValues = 8;        // array values shown in a message
+constexpr std::size_t kShownCharacters = 120;  // string characters shown in a message
+
+// Control characters (a NUL would end the printed message) as \uXXXX, as TOML writes them.
+std::string escaped(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    out += u < 0x20 || u == 0x7f ? fmt::format("\\u{:04X}", u) : std::string(1, c);
+  }
+  return out;
+}
+
+// The first `limit` bytes of `text`, not splitting a UTF-8 character.
+std::string head(const std::string& text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  std::size_t cut = limit;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut);
+}
+
+}  // namespace
+
+std::string clip(const std::string& text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  return head(text, limit) + fmt::format("... ({} characters)", text.size());
+}
+
+std::string shown_text(const toml::node& node) {
+  if (node.is_string()) {
+    const std::string text = *node.value<std::string>();
+    if (text.size() <= kShownCharacters) return "\"" + escaped(text) + "\"";
+    return "\"" + escaped(head(text, kShownCharacters)) + "...\"" +
+           fmt::format(" ({} characters)", text.size());
+  }
+  if (const toml::array* array = node.as_array()) {
+    std::string out = "[";
+    const std::size_t shown = std::min(array->size(), kShownValues);
+    for (std::size_t i = 0; i < shown; ++i) out += (i ? ", " : "") + shown_text((*array)[i]);
+    if (shown < array->size()) out += fmt::format(", ... ({} values)", array->size());
+    return out + "]";
+  }
+  return clip(escaped(node_text(node)));  // numbers, booleans, dates; tables (sweep values)
+}
+
 std::string Reader::where() const { return location; }
 
 void Reader::type_error(const std::string& expected) const {
-  throw ConfigError(where() + ": " + key + " = " + node_text(node) + ". Expected " + expected +
+  throw ConfigError(where() + ": " + key + " = " + shown_text(node) + ". Expected " + expected +
                     ".");
+}
+
+void Reader::range_error(std::int64_t lo, std::int64_t hi) const {
+  throw ConfigError(where() + ": " + key + " = " + shown_text(node) + ". Expected an integer in [" +
+                    std::to_string(lo) + ", " + std::to_string(hi) + "].");
 }
 
 std::int64_t Reader::integer() const {
@@ -88,6 +141,33 @@ const std::vector<std::string>& section_names() {
   return names;
 }
 
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+const KeySpec* find_spec(const std::string& dotted) {
+  for (const auto& spec : key_specs())
+    if (spec.info.section + "." + spec.info.key == dotted) return &spec;
+  return nullptr;
+}
+
+[[noreturn]] void unknown_key(const std::string& location, const std::string& dotted) {
+  const auto dot = dotted.find('.');
+  const std::string section = dot == std::string::npos ? dotted : dotted.substr(0, dot);
+  std::vector<std::string> allowed;
+  for (const auto& spec : key_specs())
+    if (spec.info.section == section) allowed.push_back(spec.info.key);
+  if (allowed.empty()) {
+    std::vector<std::string> sections = section_names();
+    throw ConfigError(location + ": unknown section '" + clip(section) +
+                      "'. Allowed sections: " + join(sections, ", ") + ".");
+  }
+  throw ConfigError(location + ": unknown key '" + clip(dotted) + "'. Allowed keys in [" + section +
+                    "]: " + join(allowed, ", ") + ".");
+}
+
 namespace {
 SdeOptions& sde_of(Experiment& e) {
   if (!e.sde) e.sde.emplace();
@@ -101,7 +181,8 @@ const std::vector<KeySpec>& key_specs() {
   using R = Reader;
   static const std::vector<KeySpec> specs = {
       {{"experiment", "name", "string", "file name without .toml",
-        "name of the experiment; default results folder results/<name>"},
+        "name of the experiment; default results folder results/<name>: a plain name (no /, \\, "
+        "control characters; not . or ..; at most 200 bytes)"},
        [](E& e, const R& r) { e.name = r.string(); }},
       {{"experiment", "description", "string", "\"\"", "free text, copied to summary.json"},
        [](E& e, const R& r) { e.description = r.string(); }},
@@ -110,7 +191,7 @@ const std::vector<KeySpec>& key_specs() {
         "quadratic | quadratic_rotated | quartic | cosh | log_cosh | logistic | torch"},
        [](E& e, const R& r) { e.objective.kind = r.string(); }},
       {{"problem", "dim", "int", "(required; torch: set by the model)", "dimension d >= 1"},
-       [](E& e, const R& r) { e.objective.dim = r.integer(); }},
+       [](E& e, const R& r) { e.objective.dim = r.integer_as<Index>(); }},
       {{"problem", "eigenvalues", "[float]", "log-spaced",
         "quadratic kinds: explicit spectrum, d values > 0"},
        [](E& e, const R& r) { e.objective.eigenvalues = r.numbers(); }},
@@ -121,12 +202,12 @@ const std::vector<KeySpec>& key_specs() {
         "quadratic kinds: largest eigenvalue of the log-spaced spectrum"},
        [](E& e, const R& r) { e.objective.eigen_max = r.number(); }},
       {{"problem", "samples", "int", "1000", "logistic: number of synthetic data points"},
-       [](E& e, const R& r) { e.objective.samples = r.integer(); }},
+       [](E& e, const R& r) { e.objective.samples = r.integer_as<Index>(); }},
       {{"problem", "l2", "float", "0.001", "logistic: ridge term (l2/2)||x||^2 (mu = l2)"},
        [](E& e, const R& r) { e.objective.l2 = r.number(); }},
       {{"problem", "seed", "int", "0",
-        "seed of the problem data (rotation, dataset), independent of run.seed"},
-       [](E& e, const R& r) { e.objective.seed = static_cast<std::uint64_t>(r.integer()); }},
+        "seed of the problem data (rotation, dataset), independent of run.seed (>= 0)"},
+       [](E& e, const R& r) { e.objective.seed = r.integer_as<std::uint64_t>(); }},
       {{"problem", "x0", "float | [float]", "1.0",
         "initial state: one value for every coordinate, or d values (torch: the seeded "
         "initialisation instead)"},
@@ -141,22 +222,22 @@ const std::vector<KeySpec>& key_specs() {
        [](E& e, const R& r) { e.objective.network.data_path = r.string(); }},
       {{"problem", "width", "int", "mlp 128, resnet 16, vit 64, gpt 64",
         "torch: hidden units (mlp), channels (resnet), embedding width (vit, gpt)"},
-       [](E& e, const R& r) { e.objective.network.width = r.integer(); }},
+       [](E& e, const R& r) { e.objective.network.width = r.integer_as<Index>(); }},
       {{"problem", "depth", "int", "2",
         "torch: hidden layers (mlp), residual blocks (resnet), attention blocks (vit, gpt)"},
-       [](E& e, const R& r) { e.objective.network.depth = r.integer(); }},
+       [](E& e, const R& r) { e.objective.network.depth = r.integer_as<Index>(); }},
       {{"problem", "heads", "int", "4", "torch: attention heads (vit, gpt); divides width"},
-       [](E& e, const R& r) { e.objective.network.heads = r.integer(); }},
+       [](E& e, const R& r) { e.objective.network.heads = r.integer_as<Index>(); }},
       {{"problem", "patch", "int", "7", "torch: vit patch side in pixels; divides 28"},
-       [](E& e, const R& r) { e.objective.network.patch = r.integer(); }},
+       [](E& e, const R& r) { e.objective.network.patch = r.integer_as<Index>(); }},
       {{"problem", "context", "int", "32", "torch: gpt context in bytes"},
-       [](E& e, const R& r) { e.objective.network.context = r.integer(); }},
+       [](E& e, const R& r) { e.objective.network.context = r.integer_as<Index>(); }},
       {{"problem", "full_batch", "int", "1024",
         "torch: fixed training examples behind f, grad f and the loss curves"},
-       [](E& e, const R& r) { e.objective.network.full_batch = r.integer(); }},
+       [](E& e, const R& r) { e.objective.network.full_batch = r.integer_as<Index>(); }},
       {{"problem", "test_examples", "int", "2000",
         "torch: held-out examples for test_loss, test_accuracy / test_perplexity (0: none)"},
-       [](E& e, const R& r) { e.objective.network.test_examples = r.integer(); }},
+       [](E& e, const R& r) { e.objective.network.test_examples = r.integer_as<Index>(); }},
       {{"problem", "precision", "string", "float32",
         "torch: float32 | float64 arithmetic of the network (x itself is always double)"},
        [](E& e, const R& r) { e.objective.network.precision = r.string(); }},
@@ -177,23 +258,24 @@ const std::vector<KeySpec>& key_specs() {
         "student_t kinds: degrees of freedom nu > 0 (1 = Cauchy, <= 2 infinite variance)"},
        [](E& e, const R& r) { e.noise.nu = r.number(); }},
       {{"noise", "batch", "int", "1", "batch size B: the noise scale is divided by sqrt(B)"},
-       [](E& e, const R& r) { e.noise.batch = r.integer(); }},
+       [](E& e, const R& r) { e.noise.batch = r.integer_as<Index>(); }},
       {{"noise", "coordinate_scale", "[float]", "all 1",
         "per-coordinate multipliers of the scale, d values > 0"},
        [](E& e, const R& r) { e.noise.coordinate_scale = r.numbers(); }},
 
-      {{"agents", "count", "int", "1", "number of agents N >= 1"},
-       [](E& e, const R& r) { e.agents = r.integer(); }},
+      {{"agents", "count", "int", "1",
+        "number of agents 1 <= N < 2^24 (the random streams number agents in 24 bits)"},
+       [](E& e, const R& r) { e.agents = r.integer_as<Index>(); }},
 
       {{"compressor", "kind", "string", "identity (sign for dsignsgd, majority_vote)",
         "identity | rand_k | bernoulli | qsgd | natural | natural_dithering | sign | top_k"},
        [](E& e, const R& r) { e.compressor.kind = r.string(); }},
       {{"compressor", "k", "int", "1", "rand_k, top_k: coordinates kept, 1 <= k <= d"},
-       [](E& e, const R& r) { e.compressor.k = r.integer(); }},
+       [](E& e, const R& r) { e.compressor.k = r.integer_as<Index>(); }},
       {{"compressor", "p", "float", "0.5", "bernoulli: keep probability, 0 < p <= 1"},
        [](E& e, const R& r) { e.compressor.p = r.number(); }},
       {{"compressor", "levels", "int", "1", "qsgd, natural_dithering: quantization levels s >= 1"},
-       [](E& e, const R& r) { e.compressor.levels = static_cast<int>(r.integer()); }},
+       [](E& e, const R& r) { e.compressor.levels = r.integer_as<int>(); }},
 
       {{"method", "kind", "string", "(required)",
         "dsgd | dcsgd | dsignsgd | majority_vote | normalized_dcsgd | nsgd"},
@@ -208,7 +290,7 @@ const std::vector<KeySpec>& key_specs() {
         "piecewise: [[first step, multiplier], ...], first step 0, increasing"},
        [](E& e, const R& r) { e.method.schedule.points = r.step_points(); }},
       {{"method", "steps", "int", "(required)", "number of optimizer steps >= 1"},
-       [](E& e, const R& r) { e.method.steps = r.integer(); }},
+       [](E& e, const R& r) { e.method.steps = r.integer_as<std::int64_t>(); }},
       {{"method", "eps", "float", "0.5", "normalized_dcsgd: eps in (0, 1) of Eq. 15"},
        [](E& e, const R& r) { e.method.eps = r.number(); }},
       {{"method", "L0", "float", "objective's L0",
@@ -236,22 +318,23 @@ const std::vector<KeySpec>& key_specs() {
        [](E& e, const R& r) { e.method.allow_biased = r.boolean(); }},
 
       {{"run", "replicas", "int", "100", "Monte Carlo replicas R >= 1"},
-       [](E& e, const R& r) { e.run.replicas = r.integer(); }},
+       [](E& e, const R& r) { e.run.replicas = r.integer_as<Index>(); }},
       {{"run", "seed", "int", "0", "seed of every random stream of the run (>= 0)"},
-       [](E& e, const R& r) { e.run.seed = static_cast<std::uint64_t>(r.integer()); }},
+       [](E& e, const R& r) { e.run.seed = r.integer_as<std::uint64_t>(); }},
       {{"run", "record_every", "int", "10",
         "record statistics every K steps (and at the last step), K >= 1"},
-       [](E& e, const R& r) { e.run.record_every = r.integer(); }},
-      {{"run", "threads", "int", "0", "OpenMP threads, 0 = all cores; results do not depend on it"},
-       [](E& e, const R& r) { e.run.threads = static_cast<int>(r.integer()); }},
+       [](E& e, const R& r) { e.run.record_every = r.integer_as<std::int64_t>(); }},
+      {{"run", "threads", "int", "0",
+        "OpenMP threads, 0 = all cores, at most max(64, 8 x cores); results do not depend on it"},
+       [](E& e, const R& r) { e.run.threads = r.integer_as<int>(); }},
       {{"run", "block_size", "int", "16",
         "replicas per block (part of the numbers' identity: changing it changes nothing "
         "statistically)"},
-       [](E& e, const R& r) { e.run.block_size = r.integer(); }},
+       [](E& e, const R& r) { e.run.block_size = r.integer_as<Index>(); }},
       {{"run", "checkpoint_every", "int", "0",
         "save the run's state every K steps to <out>.checkpoint/ (0: never); resume an "
         "interrupted run with dcsde run --resume <out>"},
-       [](E& e, const R& r) { e.run.checkpoint_every = r.integer(); }},
+       [](E& e, const R& r) { e.run.checkpoint_every = r.integer_as<std::int64_t>(); }},
 
       {{"sde", "model", "string", "first_order",
         "first_order | modified (-(eta/2) Hess grad f) | stable (+(eta/2) Hess grad f, paper 2)"},
@@ -261,12 +344,12 @@ const std::vector<KeySpec>& key_specs() {
        [](E& e, const R& r) { sde_of(e).integrator = r.string(); }},
       {{"sde", "substeps", "int", "1",
         "integrator steps per optimizer step (dt = eta/substeps), >= 1"},
-       [](E& e, const R& r) { sde_of(e).substeps = r.integer(); }},
+       [](E& e, const R& r) { sde_of(e).substeps = r.integer_as<Index>(); }},
       {{"sde", "law", "string", "auto",
         "auto | closed_form | monte_carlo: how drift and diffusion are obtained"},
        [](E& e, const R& r) { sde_of(e).law.kind = r.string(); }},
       {{"sde", "law_samples", "int", "64", "monte_carlo law: samples M per evaluation, >= 2"},
-       [](E& e, const R& r) { sde_of(e).law.samples = r.integer(); }},
+       [](E& e, const R& r) { sde_of(e).law.samples = r.integer_as<Index>(); }},
 
       {{"output", "plot", "bool", "true", "write loss.png (needs python3-matplotlib)"},
        [](E& e, const R& r) { e.plot = r.boolean(); }},
