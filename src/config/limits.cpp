@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "dcsde/run/checkpoint.hpp"
 #include "schema.hpp"
 
 namespace dcsde::detail {
@@ -82,11 +83,10 @@ std::vector<MemoryPart> runner_parts(const Shape& s, const std::string& process,
     parts.push_back({process + " replica states (all kept for checkpoints)",
                      states,
                      {"run.replicas", "problem.dim", "run.checkpoint_every"}});
-    // CheckpointWriter serializes the state into one growing buffer before writing it (and the
-    // reader of --resume holds the file twice): up to twice the states, as measured.
+    // CheckpointWriter and CheckpointReader stream through one fixed buffer (run/checkpoint.hpp).
     parts.push_back({process + " checkpoint buffer",
-                     2.0 * states,
-                     {"run.replicas", "problem.dim", "run.checkpoint_every"}});
+                     static_cast<double>(kCheckpointBuffer),
+                     {"run.checkpoint_every"}});
   } else {
     parts.push_back({process + " replica states",
                      s.live * s.cols * (s.d + 1.0) * kDouble,
@@ -175,7 +175,8 @@ std::optional<LimitViolation> check_memory(const Experiment& e, double available
   }
   v.constraint = "estimated peak memory <= available memory (here " + gib(needed) + " > " +
                  gib(available) +
-                 ", MemAvailable in /proc/meminfo); most of it: " + join(shown, "; ");
+                 ", MemAvailable in /proc/meminfo or the cgroup's memory.max); most of it: " +
+                 join(shown, "; ");
   return v;
 }
 
@@ -227,14 +228,21 @@ std::vector<MemoryPart> estimate_memory(const Experiment& e) {
 }
 
 std::optional<double> available_memory() {
+  std::optional<double> available;
   std::ifstream in("/proc/meminfo");
   std::string name, rest;
   double kib = 0.0;
   while (in >> name >> kib) {
-    if (name == "MemAvailable:") return kib * 1024.0;
+    if (name == "MemAvailable:") available = kib * 1024.0;
     std::getline(in, rest);
   }
-  return std::nullopt;
+  // In a container the cgroup's limit (cgroup v2 memory.max, minus what it uses) may be lower.
+  std::ifstream max_file("/sys/fs/cgroup/memory.max"),
+      current_file("/sys/fs/cgroup/memory.current");
+  double max_bytes = 0.0, current_bytes = 0.0;
+  if (max_file >> max_bytes && current_file >> current_bytes && max_bytes > current_bytes)
+    available = std::min(available.value_or(max_bytes - current_bytes), max_bytes - current_bytes);
+  return available;
 }
 
 std::optional<LimitViolation> check_limits(const Experiment& e, std::optional<double> available) {

@@ -385,6 +385,17 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
     for (const auto& axis : axes) plan.swept_keys.push_back(axis.name);
     base.erase("sweep");
   }
+  // A --set of a swept key would be overridden at every point, and its value never used.
+  for (const std::string& text : overrides) {
+    const std::string key = text.substr(0, text.find('='));
+    for (const auto& axis : axes)
+      for (const auto& value : axis.values)
+        for (const auto& assigned : value.second)
+          if (assigned.first == key)
+            throw ConfigError("--set " + detail::clip(text) + ": " + key + " is swept by sweep." +
+                              axis.name +
+                              ", which sets it at every point; change the sweep instead");
+  }
 
   const std::string name = stem(source_name);
   const std::optional<double> available = detail::available_memory();  // once for every point

@@ -262,6 +262,16 @@ group = [{ label = "a", "method.lr" = 0.1 }, { label = "b", "method.lr" = 0.2 }]
             4u);
 }
 
+TEST(ConfigLimits, ASetOfASweptKeyIsAnError) {
+  const std::string sweep = kBase + R"([sweep]
+"noise.sigma" = [1.0, 2.0]
+)";
+  EXPECT_EQ(error_of(sweep, {"noise.sigma=5"}),
+            "--set noise.sigma=5: noise.sigma is swept by sweep.\"noise.sigma\", which sets it at "
+            "every point; change the sweep instead");
+  EXPECT_EQ(parse_experiment(sweep, "exp.toml", {"noise.batch=5"}).points.size(), 2u);
+}
+
 TEST(ConfigLimits, SweepSizeIsCheckedBeforeExpanding) {
   auto values = [](int n) {
     std::string out = "[";
@@ -364,7 +374,9 @@ TEST(ConfigLimits, MemoryEstimateCountsStatesRecordsAndWorkspaces) {
   const auto v = detail::check_limits(e, 8.0 * 1024 * 1024 * 1024);
   ASSERT_TRUE(v);
   EXPECT_EQ(v->keys.front(), (std::pair<std::string, std::string>{"run.replicas", "1000000000"}));
-  EXPECT_TRUE(has(v->constraint, " > 8.0 GiB, MemAvailable in /proc/meminfo)")) << v->constraint;
+  EXPECT_TRUE(
+      has(v->constraint, " > 8.0 GiB, MemAvailable in /proc/meminfo or the cgroup's memory.max)"))
+      << v->constraint;
   EXPECT_TRUE(has(v->constraint, "optimizer record statistics")) << v->constraint;
   EXPECT_FALSE(detail::check_limits(e, std::nullopt));  // unreadable: not checked
   // A rotated quadratic keeps two d x d matrices; a Monte Carlo law d x M blocks per thread.
@@ -381,7 +393,9 @@ TEST(ConfigLimits, HugeRunsAreRejectedBeforeAnythingIsAllocated) {
   EXPECT_TRUE(has(msg, "exp.toml:15:12: run.replicas = 1000000000000")) << msg;
   EXPECT_TRUE(has(msg, "Violated constraint: estimated peak memory <= available memory (here "))
       << msg;
-  EXPECT_TRUE(has(msg, "GiB, MemAvailable in /proc/meminfo); most of it: ")) << msg;
+  EXPECT_TRUE(
+      has(msg, "GiB, MemAvailable in /proc/meminfo or the cgroup's memory.max); most of it: "))
+      << msg;
   // Logistic data of 10^6 samples x 10^6 coordinates, held twice.
   msg = error_of(kBase, {"problem.objective=\"logistic\"", "problem.dim=1000000",
                          "problem.samples=1000000", "compressor.k=1"});
