@@ -393,7 +393,7 @@ ExperimentPlan parse_experiment(const std::string& toml_text, const std::string&
         for (const auto& assigned : value.second)
           if (assigned.first == key)
             throw ConfigError("--set " + detail::clip(text) + ": " + key + " is swept by sweep." +
-                              axis.name +
+                              (axis.key_axis() ? "\"" + axis.name + "\"" : axis.name) +
                               ", which sets it at every point; change the sweep instead");
   }
 
