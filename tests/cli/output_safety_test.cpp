@@ -39,25 +39,12 @@ record_every = 10
 plot = false
 )";
 
-// Runs until it is signalled (10^9 steps).
-const char* kEndless = R"([problem]
-objective = "quadratic"
-dim = 6
-[noise]
-kind = "gaussian"
-sigma = 0.5
-[agents]
-count = 2
-[method]
-kind = "dsgd"
-lr = 0.01
-steps = 1000000000
-[run]
-replicas = 4
-record_every = 100000
-[output]
-plot = false
-)";
+// kQuick with 10^9 steps: runs until it is signalled.
+std::string endless_experiment() {
+  std::string text = kQuick;
+  text.replace(text.find("steps = 40"), 10, "steps = 1000000000");
+  return text;
+}
 
 class OutputSafety : public dcsde::testing::TempDirTest {
  protected:
@@ -65,7 +52,7 @@ class OutputSafety : public dcsde::testing::TempDirTest {
   void SetUp() override {
     TempDirTest::SetUp();
     write("quick.toml", kQuick);
-    write("endless.toml", kEndless);
+    write("endless.toml", endless_experiment());
   }
   std::string at(const std::string& name) const { return (dir_ / name).string(); }
   // `dcsde run quick.toml --out OUT EXTRA`, run from the test's folder.
