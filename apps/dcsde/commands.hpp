@@ -39,7 +39,21 @@ struct ReproduceArgs {
   int threads = -1;
 };
 
+struct ThresholdArgs {
+  std::string file;
+  std::string key;                  // the numeric key whose limit is sought, e.g. method.lr
+  std::optional<double> low, high;  // the bracket; neither: searched from the file's value
+  std::string sde;                  // comma-separated SDE models to probe besides the optimizer
+  std::string criterion = "mean_square";  // mean_square | almost_sure | both
+  double tolerance = 1e-3;                // relative width of the final bracket
+  std::string out;                        // empty: results/<name>_threshold_<key>
+  std::vector<std::string> sets;
+  bool quiet = false;
+  bool no_plot = false;
+};
+
 int run(const RunArgs& args);
+int threshold(const ThresholdArgs& args);
 int reproduce(const ReproduceArgs& args);
 int scale(const ScaleArgs& args);
 int validate(const std::string& file, const std::vector<std::string>& sets);

@@ -64,6 +64,29 @@ int main(int argc, char** argv) {
   bound->add_option("--out", bound_out, "results folder (default results/<experiment name>)");
   bound->add_option("--set", bound_sets, "override a key (repeatable)");
 
+  dcsde::cli::ThresholdArgs threshold_args;
+  CLI::App* threshold = app.add_subcommand(
+      "threshold", "The stability limit of a numeric key (method.lr, ...) by bisection");
+  threshold->add_option("file", threshold_args.file, "experiment TOML file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  threshold->add_option("--key", threshold_args.key, "the numeric key, e.g. method.lr")->required();
+  threshold->add_option("--low", threshold_args.low, "lower end of the bracket (with --high)");
+  threshold->add_option("--high", threshold_args.high, "upper end of the bracket (with --low)");
+  threshold->add_option("--sde", threshold_args.sde,
+                        "also the SDE models, comma-separated: first_order,modified,stable");
+  threshold
+      ->add_option("--criterion", threshold_args.criterion,
+                   "mean_square (E f grows), almost_sure (most replicas grow) or both")
+      ->check(CLI::IsMember({"mean_square", "almost_sure", "both"}));
+  threshold->add_option("--tolerance", threshold_args.tolerance,
+                        "relative width of the final bracket (default 1e-3)");
+  threshold->add_option("--out", threshold_args.out,
+                        "results folder (default results/<experiment name>_threshold_<key>)");
+  threshold->add_option("--set", threshold_args.sets, "override a key (repeatable)");
+  threshold->add_flag("--quiet", threshold_args.quiet, "no line per probe");
+  threshold->add_flag("--no-plot", threshold_args.no_plot, "do not draw threshold.png");
+
   dcsde::cli::ScaleArgs scale_args;
   CLI::App* scale = app.add_subcommand(
       "scale", "Scaling rules: given three of kappa, delta, alpha, beta, solve the fourth");
@@ -117,6 +140,7 @@ int main(int argc, char** argv) {
     if (*scale) return dcsde::cli::scale(scale_args);
     if (*reproduce) return dcsde::cli::reproduce(reproduce_args);
     if (*bound) return dcsde::cli::bound(bound_file, bound_out, bound_sets);
+    if (*threshold) return dcsde::cli::threshold(threshold_args);
   } catch (const dcsde::Error& e) {
     std::fprintf(stderr, "dcsde: error: %s\n", e.what());
     return 2;

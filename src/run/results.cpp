@@ -10,6 +10,7 @@
 
 #include "dcsde/core/error.hpp"
 #include "dcsde/plot_script.hpp"
+#include "dcsde/plot_threshold_script.hpp"
 
 namespace dcsde {
 namespace fs = std::filesystem;
@@ -88,17 +89,15 @@ PythonResult run_python(const fs::path& script, const std::vector<std::string>& 
   return result;
 }
 
-std::string plot_curves(const fs::path& png, const std::string& title,
-                        const std::vector<std::pair<std::string, fs::path>>& curves) {
+namespace {
+
+// Runs an embedded script (written beside the png, then removed) that draws `png`.
+std::string draw(const fs::path& png, const char* name, const char* text,
+                 const std::vector<std::string>& args) {
   if (!fs::exists(python_interpreter()))
     return python_interpreter() + " not found (install python3-matplotlib)";
-  const fs::path script = png.parent_path() / ".plot_curves.py";
-  write_text(script, detail::kPlotScript);
-  std::vector<std::string> args = {png.string(), title};
-  for (const auto& [label, file] : curves) {
-    args.push_back(label);
-    args.push_back(file.string());
-  }
+  const fs::path script = png.parent_path() / name;
+  write_text(script, text);
   PythonResult run = run_python(script, args);
   std::error_code ec;
   fs::remove(script, ec);
@@ -108,6 +107,23 @@ std::string plot_curves(const fs::path& png, const std::string& title,
   const auto last_line = output.rfind('\n');
   return "matplotlib failed: " +
          (last_line == std::string::npos ? output : output.substr(last_line + 1));
+}
+
+}  // namespace
+
+std::string plot_curves(const fs::path& png, const std::string& title,
+                        const std::vector<std::pair<std::string, fs::path>>& curves) {
+  std::vector<std::string> args = {png.string(), title};
+  for (const auto& [label, file] : curves) {
+    args.push_back(label);
+    args.push_back(file.string());
+  }
+  return draw(png, ".plot_curves.py", detail::kPlotScript, args);
+}
+
+std::string plot_threshold(const fs::path& png, const fs::path& json) {
+  return draw(png, ".plot_threshold.py", detail::kPlotThresholdScript,
+              {png.string(), json.string()});
 }
 
 }  // namespace dcsde

@@ -43,4 +43,8 @@ PythonResult run_python(const std::filesystem::path& script, const std::vector<s
 std::string plot_curves(const std::filesystem::path& png, const std::string& title,
                         const std::vector<std::pair<std::string, std::filesystem::path>>& curves);
 
+// Draws `png` from a threshold.json of `dcsde threshold` with the embedded
+// scripts/plot_threshold.py; returns an empty string on success, else why the plot was skipped.
+std::string plot_threshold(const std::filesystem::path& png, const std::filesystem::path& json);
+
 }  // namespace dcsde
