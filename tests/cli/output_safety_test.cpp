@@ -39,10 +39,11 @@ record_every = 10
 plot = false
 )";
 
-// kQuick with 10^9 steps: runs until it is signalled.
+// kQuick with 10^9 steps, recorded every 10^5: runs until it is signalled.
 std::string endless_experiment() {
   std::string text = kQuick;
   text.replace(text.find("steps = 40"), 10, "steps = 1000000000");
+  text.replace(text.find("record_every = 10"), 17, "record_every = 100000");
   return text;
 }
 
