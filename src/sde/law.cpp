@@ -162,11 +162,9 @@ class ClosedFormLaw final : public UpdateLaw {
       }
       return;
     }
-    // E[D]_j = (1/N) sum_i phi(y_ij), y_ij = g_j / s_ij, s_ij = a_i(r) c_j / sqrt(B), r = ||g||
-    // (papers.md 7.3, noise/noise_model.hpp). Along v, dg = Hv and dr = g . Hv / r, so
-    //   dy_ij = Hv_j / s_ij - y_ij (a_i'(r) / a_i(r)) (g . Hv) / r                     [DERIVED]
-    // and J v = (1/N) sum_i phi'(y_ij) dy_ij. The second term is the affine scales' dependence on
-    // x (zero for constant scales); without it J is off by O(1) (tests/sde/jacobian_test.cpp).
+    // E[D]_j = (1/N) sum_i phi(y_ij), y_ij = g_j / s_ij, s_ij = a_i(||g||) c_j / sqrt(B) (papers.md
+    // 7.3): J v = (1/N) sum_i phi'(y_ij) (Hv_j / s_ij - y_ij (a_i'/a_i)(r) (g . Hv) / r) [DERIVED];
+    // the second term, an affine scale's dependence on x, is O(1) (tests/sde/jacobian_test.cpp).
     method_.objective().gradient(X, ws.gradient);
     for (Index c = 0; c < X.cols(); ++c) {
       const auto g = ws.gradient.col(c);
@@ -176,7 +174,7 @@ class ClosedFormLaw final : public UpdateLaw {
       ws.variance.setZero();
       for (Index i = 0; i < n_; ++i) {
         noise_.scale(g, i, ws.scale);
-        const double scale_rate = log_scale_slope_over_r(r, i) * g_hv;  // (a_i'/a_i) dr
+        const double scale_rate = noise_.agent_scale_log_slope(r, i) * g_hv;  // (a'/a) dr
         for (Index j = 0; j < d_; ++j) {
           const double s = ws.scale[j];
           if (s > 0.0) {
@@ -205,27 +203,6 @@ class ClosedFormLaw final : public UpdateLaw {
     if (rule_ == StepRule::kScheduled) return 0.0;
     if (rule_ == StepRule::kNsgd) return -1.0 / r;
     return -l1_ * p_ / ((l0_ + l1_ * r) * p_ + q_);
-  }
-
-  // (a_i'(r) / a_i(r)) / r for the noise scale a_i(r) of agent i (noise/noise_model.hpp):
-  //   constant 0; affine variance a = sqrt(s0^2 + s1^2 r^2): s1^2 / a^2;
-  //   affine scale a = s0 + s1 r: s1 / (a r), taken as 0 at r = 0, where it multiplies g = 0.
-  double log_scale_slope_over_r(double r, Index agent) const {
-    const auto i = static_cast<std::size_t>(agent);
-    switch (noise_.scale_rule()) {
-      case NoiseModel::ScaleRule::kConstant:
-        return 0.0;
-      case NoiseModel::ScaleRule::kAffineVariance: {
-        const double s1 = noise_.sigma1()[i],
-                     a2 = noise_.sigma0()[i] * noise_.sigma0()[i] + s1 * s1 * r * r;
-        return a2 > 0.0 ? s1 * s1 / a2 : 0.0;
-      }
-      case NoiseModel::ScaleRule::kAffineScale: {
-        const double a = noise_.sigma0()[i] + noise_.sigma1()[i] * r;
-        return r > 0.0 && a > 0.0 ? noise_.sigma1()[i] / (a * r) : 0.0;
-      }
-    }
-    return 0.0;
   }
 
   // Maps the direction's law (mean g, noise = R_D xi, diagonal part `diag` of Sigma_D) to the
