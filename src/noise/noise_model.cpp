@@ -82,6 +82,24 @@ double NoiseModel::agent_scale(double grad_norm, Index agent) const {
   return 0.0;
 }
 
+double NoiseModel::agent_scale_log_slope(double grad_norm, Index agent) const {
+  const auto i = static_cast<std::size_t>(agent);
+  const double r = grad_norm;
+  switch (rule_) {
+    case ScaleRule::kConstant:
+      return 0.0;
+    case ScaleRule::kAffineVariance: {  // a^2 = s0^2 + s1^2 r^2: a'/a = s1^2 r / a^2
+      const double a2 = sigma0_[i] * sigma0_[i] + sigma1_[i] * sigma1_[i] * r * r;
+      return a2 > 0.0 ? sigma1_[i] * sigma1_[i] / a2 : 0.0;
+    }
+    case ScaleRule::kAffineScale: {  // a = s0 + s1 r: a'/a = s1 / a
+      const double a = sigma0_[i] + sigma1_[i] * r;
+      return r > 0.0 && a > 0.0 ? sigma1_[i] / (a * r) : 0.0;
+    }
+  }
+  return 0.0;
+}
+
 void NoiseModel::scale(const ConstVectorRef& g, Index agent, VectorRef s) const {
   DCSDE_ASSERT(family_ != Family::kMinibatch, "minibatch noise has no closed-form scale");
   const double a = family_ == Family::kNone ? 0.0 : agent_scale(g.norm(), agent) * inv_sqrt_batch_;

@@ -162,20 +162,28 @@ class ClosedFormLaw final : public UpdateLaw {
       }
       return;
     }
-    // E[D]_j = (1/N) sum_i phi(g_j / s_ij): J v = (1/N) sum_i phi'(g_j/s_ij)/s_ij (Hv)_j, with
-    // the scale held fixed (for affine scales this drops ds/dx: [DERIVED, first order in s']).
+    // E[D]_j = (1/N) sum_i phi(y_ij), y_ij = g_j / s_ij, s_ij = a_i(||g||) c_j / sqrt(B) (papers.md
+    // 7.3): J v = (1/N) sum_i phi'(y_ij) (Hv_j / s_ij - y_ij (a_i'/a_i)(r) (g . Hv) / r) [DERIVED];
+    // the second term, an affine scale's dependence on x, is O(1) (tests/sde/jacobian_test.cpp).
     method_.objective().gradient(X, ws.gradient);
     for (Index c = 0; c < X.cols(); ++c) {
       const auto g = ws.gradient.col(c);
+      const auto hv = ws.hv.col(c);
+      const double r = g.norm();
+      const double g_hv = g.dot(hv);
       ws.variance.setZero();
       for (Index i = 0; i < n_; ++i) {
         noise_.scale(g, i, ws.scale);
+        const double scale_rate = noise_.agent_scale_log_slope(r, i) * g_hv;  // (a'/a) dr
         for (Index j = 0; j < d_; ++j) {
           const double s = ws.scale[j];
-          if (s > 0.0) ws.variance[j] += phi_derivative(g[j] / s) / s;
+          if (s > 0.0) {
+            const double y = g[j] / s;
+            ws.variance[j] += phi_derivative(y) * (hv[j] / s - y * scale_rate);
+          }
         }
       }
-      JV.col(c) = ws.variance.cwiseProduct(ws.hv.col(c)) / static_cast<double>(n_);
+      JV.col(c) = ws.variance / static_cast<double>(n_);
     }
   }
 

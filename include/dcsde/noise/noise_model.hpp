@@ -96,6 +96,10 @@ class NoiseModel final {
   void scale(const ConstVectorRef& g, Index agent, VectorRef s) const;
   // a_i(g) of the header comment, given ||g||.
   double agent_scale(double grad_norm, Index agent) const;
+  // (d/dr log a_i(r)) / r at r = ||g||, for the derivative of the sign law (sde/law.hpp): 0 for
+  // constant scales, s1^2 / a^2 for affine variance, s1 / (a r) for an affine scale (0 at r = 0,
+  // where it multiplies g = 0), and 0 where a = 0.                                    [DERIVED]
+  double agent_scale_log_slope(double grad_norm, Index agent) const;
 
   // Per-agent parameters, broadcast to length `agents`.
   const std::vector<double>& sigma() const { return sigma_; }

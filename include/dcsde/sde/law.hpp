@@ -90,6 +90,9 @@ class UpdateLaw {
   // of (grad mu) mu, the second-order modified-equation term (sde/sde.hpp). With h independent
   // of x this is d/de E[D](x + e v) (DSGD, DCSGD: Hess f v). For the normalized laws, mu = h(r) g:
   // J v = Hess f v + (h'(r)/h(r)) g (g . Hess f v) / r                                  [DERIVED]
+  // For dsignsgd, m_j = (1/N) sum_i phi(g_j / s_ij): J v = (1/N) sum_i phi'(y_ij) dy_ij with
+  // dy_ij = (Hv)_j / s_ij - y_ij (a_i'/a_i)(r) (g . Hv) / r, the second term from an affine
+  // scale a_i(||g||)                                                                    [DERIVED]
   // Only laws with a smooth closed form have it (not majority_vote, not Monte Carlo).
   virtual bool has_jacobian() const { return false; }
   virtual void mean_direction_jacobian(const ConstBatchRef& X, const ConstBatchRef& V, BatchRef JV,
