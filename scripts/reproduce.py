@@ -2,7 +2,8 @@
 """The analyses of `dcsde reproduce` (experiments/reproduce/claims.toml): figures and verdicts.
 
 Usage (by dcsde reproduce): reproduce.py ANALYSIS CLAIM_DIR RESULT_DIR...
-Each RESULT_DIR is a `dcsde run` results folder (a sweep: sweep.csv, summary.json, points/).
+Each RESULT_DIR is a `dcsde run` results folder (a sweep: sweep.csv, summary.json, points/), or
+a threshold folder of a [[claim.thresholds]] entry (threshold.json, entry.json).
 Writes CLAIM_DIR/*.png and CLAIM_DIR/verdict.json: {"measured": str, "holds": bool | null,
 "explanation": str, "figures": [png names]}.
 The analyses themselves are in scripts/analyses/ (one module per group of claims). Run by
@@ -12,12 +13,12 @@ import json
 import os
 import sys
 
-from analyses import networks, paper1, paper2, scaling
+from analyses import limits, networks, paper1, paper2, scaling
 
 ANALYSES = {f.__name__: f for f in (
     paper1.sde_tracking, paper1.noise_resilience, paper1.linear_speedup, scaling.scaling_rules,
     paper2.affine_compression, paper2.cauchy_schedule, paper2.stability, networks.network_pattern,
-    networks.bytes_accuracy)}
+    networks.bytes_accuracy, limits.stability_limits, limits.normalization_intensity)}
 
 
 def main():

@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "dcsde/config/claims.hpp"
+#include "dcsde/config/threshold.hpp"
 #include "dcsde/core/error.hpp"
 #include "dcsde/run/results.hpp"
 
@@ -66,6 +67,55 @@ void run_over_mpi(const Claim& claim, [[maybe_unused]] const RunArgs& run_args) 
 #endif
 }
 
+// One [[claim.thresholds]] entry, in process through the threshold driver (config/threshold.hpp)
+// into dir/NAME/threshold.json; --quick's overrides follow the entry's own. A process without a
+// limit in the bracket is kept as absent: that is a result here (papers.md 8.2), not an error.
+fs::path run_threshold(const Claim& claim, const ClaimThreshold& t, const fs::path& dir,
+                       const ReproduceArgs& args) {
+  const fs::path out = dir / t.name;
+  if (fs::exists(out))
+    throw ConfigError("claim '" + claim.name + "': threshold '" + t.name +
+                      "' has the name of another result folder of the claim");
+  ThresholdOptions o;
+  o.key = t.key;
+  o.low = t.low;
+  o.high = t.high;
+  o.sde_models = t.sde;
+  o.criteria.clear();
+  for (const std::string& c : t.criteria)
+    o.criteria.push_back(c == "almost_sure" ? StabilityCriterion::kAlmostSure
+                                            : StabilityCriterion::kMeanSquare);
+  o.tolerance = t.tolerance;
+  o.keep_absent = true;
+  std::vector<std::string> sets = t.sets;
+  if (args.quick) sets.insert(sets.end(), claim.quick.begin(), claim.quick.end());
+  if (args.threads >= 0) sets.push_back("run.threads=" + std::to_string(args.threads));
+  std::printf("\n== %s: threshold %s (%s of %s)\n", claim.name.c_str(), t.name.c_str(),
+              t.key.c_str(), t.experiment.filename().string().c_str());
+  std::fflush(stdout);
+  const auto start = std::chrono::steady_clock::now();
+  const ThresholdReport report = find_thresholds_in_file(t.experiment.string(), sets, o);
+  fs::create_directories(out);
+  write_text(out / "threshold.json", threshold_json(report));
+  // What the analysis needs to place the entry (its overrides, --quick's included).
+  const nlohmann::json entry = {{"name", t.name},
+                                {"experiment", t.experiment.filename().string()},
+                                {"key", t.key},
+                                {"set", sets}};
+  write_text(out / "entry.json", entry.dump(2) + "\n");
+  if (!args.quiet)
+    for (const ProcessThreshold& p : report.processes)
+      for (const ThresholdResult& r : p.results) {
+        const std::string value =
+            r.absent.empty() ? fmt::format("{:.6g}", r.threshold) : "none: " + r.absent;
+        std::printf("  %-16s %-12s %s (%zu probes)\n", p.process.c_str(), to_string(r.criterion),
+                    value.c_str(), p.probes.size());
+      }
+  std::printf("  %.1f s\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return out;
+}
+
 // Runs one claim: its experiments, then its analysis; returns the verdict (verdict.json).
 // `dir` is the staging folder of the claim's results, `final_dir` where they will be.
 nlohmann::json reproduce_claim(const Claim& claim, const fs::path& manifest, const fs::path& dir,
@@ -89,6 +139,8 @@ nlohmann::json reproduce_claim(const Claim& claim, const fs::path& manifest, con
     }
     analysis_args.push_back(run_args.out);
   }
+  for (const ClaimThreshold& t : claim.thresholds)
+    analysis_args.push_back(run_threshold(claim, t, dir, args).string());
   const fs::path script = manifest.parent_path() / ".." / ".." / "scripts" / "reproduce.py";
   if (!fs::exists(script)) throw IoError(script.string() + ": the analyses script is missing");
   const PythonResult analysis = run_python(script, analysis_args);
@@ -103,6 +155,7 @@ nlohmann::json reproduce_claim(const Claim& claim, const fs::path& manifest, con
   verdict["name"] = claim.name;
   verdict["paper"] = claim.paper;
   verdict["claim"] = claim.statement;
+  verdict["criterion"] = claim.criterion;
   verdict["quick"] = args.quick;
   verdict["command"] = fmt::format("dcsde reproduce {}{} --out {}", claim.name,
                                    args.quick ? " --quick" : "", final_dir.parent_path().string());
@@ -121,6 +174,9 @@ std::string holds_text(const nlohmann::json& verdict) {
 std::string markdown_section(const nlohmann::json& v, const fs::path& dir, const fs::path& root) {
   std::string md = fmt::format("## {}\n\n**Claim** ({}): {}\n\n", v["name"].get<std::string>(),
                                v["paper"].get<std::string>(), v["claim"].get<std::string>());
+  if (!v.value("criterion", "").empty())
+    md += fmt::format("**Criterion** (written before the run): {}\n\n",
+                      v["criterion"].get<std::string>());
   for (const auto& figure : v.value("figures", nlohmann::json::array()))
     md += fmt::format("![{}]({})\n\n", figure.get<std::string>(),
                       fs::relative(dir / figure.get<std::string>(), root).string());

@@ -195,22 +195,32 @@ ThresholdResult bisect(Prober& p, const ThresholdOptions& o, const ResolvedKey& 
                        std::size_t c) {
   const StabilityCriterion criterion = o.criteria[c];
   Bracket br{};
+  ThresholdResult r;
+  r.criterion = criterion;
   if (o.low) {
     br = {*o.low, *o.high, p.unstable(*o.low, c)};
-    if (p.unstable(*o.high, c) == br.a_unstable)
+    if (p.unstable(*o.high, c) == br.a_unstable) {
+      r.absent = fmt::format("{} at both ends of [{:.6g}, {:.6g}]", verdict_word(br.a_unstable),
+                             *o.low, *o.high);
+      if (o.keep_absent) return r;
       throw ConfigError(fmt::format(
-          "{}: {} at both ends of [{:.6g}, {:.6g}] ({} criterion): the limit of {} is not inside; "
-          "give a bracket whose ends differ in behaviour",
-          p.process(), verdict_word(br.a_unstable), *o.low, *o.high, to_string(criterion), o.key));
+          "{}: {} ({} criterion): the limit of {} is not inside; give a bracket whose ends "
+          "differ in behaviour",
+          p.process(), r.absent, to_string(criterion), o.key));
+    }
   } else {
-    br = expand(p, *key.value, key.integer, c, o.key, criterion);
+    try {
+      br = expand(p, *key.value, key.integer, c, o.key, criterion);
+    } catch (const ConfigError& e) {
+      if (!o.keep_absent) throw;
+      r.absent = e.what();
+      return r;
+    }
   }
   while (!narrow(br.a, br.b, key.integer, o.tolerance)) {
     const double m = midpoint(br.a, br.b, key.integer);
     (p.unstable(m, c) == br.a_unstable ? br.a : br.b) = m;
   }
-  ThresholdResult r;
-  r.criterion = criterion;
   r.stable = br.a_unstable ? br.b : br.a;
   r.unstable = br.a_unstable ? br.a : br.b;
   r.threshold = key.integer ? r.stable : 0.5 * (br.a + br.b);
@@ -330,15 +340,19 @@ std::string threshold_json(const ThresholdReport& r) {
     pj["results"] = nlohmann::json::array();
     for (const ThresholdResult& t : p.results) {
       const ThresholdPrediction& pr = t.prediction;
-      pj["results"].push_back({{"criterion", to_string(t.criterion)},
-                               {"threshold", t.threshold},
-                               {"bracket", {{"stable", t.stable}, {"unstable", t.unstable}}},
-                               {"prediction",
-                                {{"kind", pr.kind},
-                                 {"value", pr.value ? nlohmann::json(*pr.value) : nullptr},
-                                 {"rule", pr.rule},
-                                 {"source", pr.source},
-                                 {"note", pr.note}}}});
+      const bool found = t.absent.empty();
+      pj["results"].push_back(
+          {{"criterion", to_string(t.criterion)},
+           {"threshold", found ? nlohmann::json(t.threshold) : nullptr},
+           {"absent", found ? nullptr : nlohmann::json(t.absent)},
+           {"bracket", found ? nlohmann::json{{"stable", t.stable}, {"unstable", t.unstable}}
+                             : nlohmann::json(nullptr)},
+           {"prediction",
+            {{"kind", pr.kind},
+             {"value", pr.value ? nlohmann::json(*pr.value) : nullptr},
+             {"rule", pr.rule},
+             {"source", pr.source},
+             {"note", pr.note}}}});
     }
     pj["probes"] = nlohmann::json::array();
     for (const ThresholdProbe& probe : p.probes) {

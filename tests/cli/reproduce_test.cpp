@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "../support/command.hpp"
 
@@ -18,7 +19,8 @@ const std::string kManifest = std::string(DCSDE_SOURCE_DIR) + "/experiments/repr
 TEST(Reproduce, ListsEveryClaimOfTheManifest) {
   const auto r = run_dcsde("reproduce --list --claims " + kManifest);
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* name : {"sde_tracking", "noise_resilience", "linear_speedup"})
+  for (const char* name : {"sde_tracking", "noise_resilience", "linear_speedup", "stability_limits",
+                           "normalization_intensity"})
     EXPECT_NE(r.output.find(name), std::string::npos) << name << "\n" << r.output;
 }
 
@@ -37,6 +39,33 @@ TEST(Reproduce, QuickClaimWritesFigureAndVerdict) {
   EXPECT_TRUE(verdict["wall_seconds"].is_number());
   EXPECT_NE(verdict["command"].get<std::string>().find("--quick"), std::string::npos);
   EXPECT_TRUE(fs::exists(out / "linear_speedup" / "verdict.md"));
+  fs::remove_all(out);
+}
+
+// A claim of [[claim.thresholds]] entries (seconds in quick mode): each entry's folder holds
+// threshold.json and entry.json (--quick's overrides included), and the criterion written in the
+// manifest reaches verdict.json and verdict.md.
+TEST(Reproduce, ThresholdClaimRunsItsEntriesInProcess) {
+  const fs::path out = fs::temp_directory_path() / "dcsde_reproduce_thresholds";
+  fs::remove_all(out);
+  const auto r = run_dcsde("reproduce normalization_intensity --quick --quiet --claims " +
+                           kManifest + " --out " + out.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const fs::path claim = out / "normalization_intensity";
+  for (const char* entry : {"base", "omega_k1", "N_16"}) {
+    EXPECT_TRUE(fs::exists(claim / entry / "threshold.json")) << entry;
+    std::ifstream in(claim / entry / "entry.json");
+    const nlohmann::json e = nlohmann::json::parse(in);
+    EXPECT_NE(e["set"].dump().find("run.replicas="), std::string::npos) << e.dump();
+  }
+  std::ifstream in(claim / "verdict.json");
+  const nlohmann::json verdict = nlohmann::json::parse(in);
+  EXPECT_FALSE(verdict["criterion"].get<std::string>().empty());
+  EXPECT_TRUE(fs::exists(claim / "normalization_intensity.png")) << r.output;
+  std::ifstream md(claim / "verdict.md");
+  std::stringstream text;
+  text << md.rdbuf();
+  EXPECT_NE(text.str().find("**Criterion** (written before the run)"), std::string::npos);
   fs::remove_all(out);
 }
 

@@ -11,23 +11,50 @@
 //   quick = ["method.steps=200", ...]          # --quick: overrides (--set syntax) for a smoke run
 //   ranks = 2                                  # optional: run the experiments over MPI
 //                                              # (mpirun -np 2 dcsde run ... --backend mpi)
+//   criterion = "..."                          # optional: the verdict's rule, written before
+//                                              # the run (shown in RESULTS.md)
+//   [[claim.thresholds]]                       # optional, repeated: a stability limit found
+//   name = "quartic_omega1"                    # by `dcsde threshold`'s driver, in process,
+//   experiment = "limits_quartic.toml"         # into the claim's folder NAME/threshold.json
+//   key = "method.lr"                          # (the analysis gets these folders after the
+//   sde = ["first_order", "modified", "stable"]#  experiments' ones); --quick's overrides
+//   criteria = ["mean_square", "almost_sure"]  #  apply after `set`. A process without a limit
+//   set = ["compressor.k=5"]                   #  in the bracket is recorded as absent.
+//   low = 0.02                                 # the bracket: both or neither
+//   high = 8.0
+//   tolerance = 0.01                           # relative width of the final bracket
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace dcsde {
 
+// One [[claim.thresholds]] entry: the arguments of `dcsde threshold` (config/threshold.hpp).
+struct ClaimThreshold {
+  std::string name;                  // its folder in the claim's results; unique in the claim
+  std::filesystem::path experiment;  // relative to the manifest
+  std::string key;
+  std::vector<std::string> sde;       // first_order | modified | stable
+  std::vector<std::string> criteria;  // mean_square | almost_sure; default mean_square
+  std::vector<std::string> sets;      // --set overrides, before --quick's
+  std::optional<double> low, high;
+  double tolerance = 1e-2;
+};
+
 struct Claim {
   std::string name, paper, statement, analysis;
+  std::string criterion;  // the verdict's rule as written before the run; may be empty
   std::vector<std::filesystem::path> experiments;  // absolute or relative to the manifest
+  std::vector<ClaimThreshold> thresholds;
   std::vector<std::string> quick;
   int ranks = 0;  // > 0: the experiments run under mpirun with this many ranks
 };
 
-// Reads and checks a manifest: unknown keys, missing fields, duplicate names and missing
-// experiment files are ConfigErrors naming file:line.
+// Reads and checks a manifest: unknown keys, missing fields, duplicate names, missing
+// experiment files and malformed threshold entries are ConfigErrors naming file:line.
 std::vector<Claim> load_claims(const std::filesystem::path& manifest);
 
 }  // namespace dcsde

@@ -34,6 +34,11 @@ struct ThresholdOptions {
   double tolerance = 1e-3;  // relative width of the final bracket, in (0, 1)
   double z = 3.0;           // standard errors that make growth significant
   int max_probes = 100;     // per process
+  // A process whose behaviour does not change (stable at both ends of the bracket, or at every
+  // value tried) gets a result with `absent` set instead of a ConfigError: `dcsde reproduce`
+  // compares models whose limit may not exist (the first-order SDE of GD on a quadratic never
+  // diverges, papers.md 8.2).
+  bool keep_absent = false;
   // Called after each probe (process name, the key's value, the verdicts), e.g. to print it.
   std::function<void(const std::string&, double, const std::vector<StabilityVerdict>&)> on_probe;
 };
@@ -58,6 +63,8 @@ struct ThresholdResult {
   StabilityCriterion criterion = StabilityCriterion::kMeanSquare;
   double threshold = 0.0;               // floats: the bracket's midpoint; integers: its stable end
   double stable = 0.0, unstable = 0.0;  // the final bracket's ends
+  std::string absent;  // non-empty (keep_absent only): no limit found, e.g. "stable at both ends
+                       // of [0.02, 8]"; threshold, stable and unstable are then meaningless
   ThresholdPrediction prediction;
 };
 
