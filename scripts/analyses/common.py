@@ -7,6 +7,9 @@ import tomllib
 
 import numpy as np
 
+MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "experiments",
+                        "reproduce", "claims.toml")
+
 
 def load_summary(result_dir):
     with open(os.path.join(result_dir, "summary.json")) as f:
@@ -73,3 +76,19 @@ def point_configs(result_dir):
         with open(os.path.join(result_dir, p["dir"], "config.toml"), "rb") as f:
             configs.append(tomllib.load(f))
     return configs
+
+
+def criterion(claim_name, manifest=MANIFEST):
+    """The '#:' comment lines of a claim's [[claim]] table in claims.toml, joined: its criterion,
+    written before the runs (claim.criterion is not a key of the manifest's schema)."""
+    lines, current = [], None
+    with open(manifest) as f:
+        for raw in f:
+            line = raw.strip()
+            if line == "[[claim]]":
+                current = None
+            elif line.startswith("name") and "=" in line and current is None:
+                current = line.split("=", 1)[1].strip().strip('"')
+            elif line.startswith("#:") and current == claim_name:
+                lines.append(line[2:].strip())
+    return " ".join(lines)

@@ -6,37 +6,75 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .common import load_summary, load_curves, sweep_rows, number, save_figure, band, point_curves
+from .common import (load_summary, load_curves, save_figure, band, point_curves, point_configs,
+                     criterion)
+
+
+def _window_mean(c, lo, hi):
+    """Mean of loss_mean over the records whose step lies in [lo, hi] of the horizon."""
+    step = c["step"]
+    k = step[-1]
+    sel = (step >= lo * k) & (step <= hi * k)
+    return float(np.mean(c["loss_mean"][sel]))
 
 
 def cauchy_schedule(claim_dir, result_dirs):
-    """Constant eta plateaus (last/middle level ~ 1); eta/sqrt(k+1) keeps falling (~ 1/sqrt 2)."""
+    """E4-E5 with the criterion of claims.toml: per sigma, r = tail (last 10 %) / middle
+    ([45 %, 55 %]) mean loss; constant eta plateaus (0.85 <= r <= 1.15, stable, low), eta/sqrt(k+1)
+    converges (r <= 0.85); the controls must be rejected by the same tests."""
+    summary = load_summary(result_dirs[0])
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    lines, holds = [], True
-    for label, _, c in point_curves(result_dirs[0]):
-        band(ax, c["step"], c["loss_mean"], c["loss_std"], c["alive"], label,
-             "-" if "constant" in label else "--")
-        half = len(c["step"]) // 2
-        ratio = c["loss_mean"][-1] / c["loss_mean"][half]
-        finite = bool(np.all(np.isfinite(c["loss_mean"])) and c["alive"][-1] == c["alive"][0])
-        lines.append(f"{label}: f(k_end)/f(k_end/2) = {ratio:.2f}")
-        if "constant" in label:
-            holds &= finite and 0.85 <= ratio <= 1.15
-        else:
-            holds &= finite and ratio <= 0.85
+    runs = {}  # (schedule label, sigma) -> (r, stable, final / f0)
+    for p, (label, swept, c) in zip(summary["points"], point_curves(result_dirs[0])):
+        sigma = float(swept["noise.sigma"])
+        schedule = str(p["label"]).split(", ", 1)[-1]
+        style = "-" if schedule == "constant eta" else ":" if "control" in schedule else "--"
+        band(ax, c["step"], c["loss_mean"], c["loss_std"], c["alive"], label, style)
+        r = _window_mean(c, 0.9, 1.0) / _window_mean(c, 0.45, 0.55)
+        diverged = p["processes"]["optimizer"]["diverged"]
+        f0 = c["loss_mean"][0]
+        stable = diverged == 0 and bool(np.all(np.isfinite(c["loss_mean"])))
+        runs[(schedule, sigma)] = (r, stable, c["loss_mean"][-1] / f0)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("step k")
     ax.set_ylabel("mean loss (band: +-1 SE)")
-    ax.set_title("DSignSGD under Cauchy noise (nu = 1): constant (solid) vs eta/sqrt(k+1) (dashed)",
-                 fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_title("DSignSGD on cosh, Cauchy noise (nu = 1): constant (solid), eta/sqrt(k+1) "
+                 "(dashed), control (dotted)", fontsize=9)
+    ax.legend(fontsize=6)
     ax.grid(alpha=0.3, which="both")
     save_figure(fig, claim_dir, "cauchy_schedule.png")
-    return {"measured": "; ".join(lines) + " (plateau: about 1; converging like eta_k: about "
-            "0.71)", "holds": holds,
-            "explanation": "" if holds else "a constant-eta run still moving or a scheduled run "
-            "not converging within the horizon.",
+
+    def e4(v):
+        r, stable, rel = v
+        return stable and rel < 1e-2 and 0.85 <= r <= 1.15
+
+    def e5(v):
+        r, stable, _ = v
+        return stable and r <= 0.85
+    sigmas = sorted({s for _, s in runs})
+    control = next(lab for lab, _ in runs if "control" in lab)
+    checks = {
+        "E4 (constant eta plateaus, stable)": all(e4(runs[("constant eta", s)]) for s in sigmas),
+        "E5 (eta/sqrt(k+1) converges)": all(e5(runs[("eta/sqrt(k+1)", s)]) for s in sigmas),
+    }
+    controls = {
+        "E5 on constant eta": any(e5(runs[("constant eta", s)]) for s in sigmas),
+        "E5 on the decay-then-constant schedule": any(e5(runs[(control, s)]) for s in sigmas),
+        "E4 on eta/sqrt(k+1)": any(e4(runs[("eta/sqrt(k+1)", s)]) for s in sigmas),
+    }
+    lines = []
+    for lab in ("constant eta", "eta/sqrt(k+1)", control):
+        lines.append(f"{lab}: r = " + ", ".join(
+            f"{runs[(lab, s)][0]:.2f} (sigma={s:g}, f_K/f0 = {runs[(lab, s)][2]:.1e}"
+            f"{'' if runs[(lab, s)][1] else ', DIVERGED'})" for s in sigmas))
+    measured = ("; ".join(lines) + ". " + "; ".join(
+        f"{k}: {'passes' if v else 'FAILS'}" for k, v in checks.items()) + "; negative controls: " +
+        "; ".join(f"{k}: {'accepted (BAD)' if v else 'rejected'}" for k, v in controls.items()))
+    holds = all(checks.values()) and not any(controls.values())
+    return {"measured": measured, "holds": holds,
+            "explanation": "Criterion, written before the run (claims.toml): " +
+            criterion("cauchy_schedule"),
             "figures": ["cauchy_schedule.png"]}
 
 
@@ -112,50 +150,112 @@ def stability(claim_dir, result_dirs):
 
 
 # ---------------------------------------------------------------------------------------------
-def affine_compression(claim_dir, result_dirs):
-    """E1-E3: final loss (or divergence) against omega for each method."""
-    result_dir = result_dirs[0]
-    d = 100.0  # problem.dim of affine_compression.toml: omega = d/k - 1 for rand-k
-    methods = {}
-    f0 = None
-    for (label, swept, c), row in zip(point_curves(result_dir), sweep_rows(result_dir)):
+def _affine_points(result_dir):
+    """{method label: [(omega, final mean loss, diverged?, f(K)/f(K/2))]} sorted by omega, and
+    f(x0); omega = d/k - 1 of rand-k, d = problem.dim, or for a network (no dim key) the largest
+    k swept (the files sweep k = d, omega = 0)."""
+    summary = load_summary(result_dir)
+    configs = point_configs(result_dir)
+    d = configs[0]["problem"].get("dim") or max(float(p["swept"]["compressor.k"])
+                                                for p in summary["points"])
+    methods, f0 = {}, None
+    for p, (_, swept, c) in zip(summary["points"], point_curves(result_dir)):
         k = float(swept["compressor.k"])
-        omega = d / k - 1
         f0 = c["loss_mean"][0]
-        final = number(row, "final_loss_mean")
-        diverged = int(row["diverged"]) > 0 or not np.isfinite(final) or final > f0
-        methods.setdefault(row["method"], []).append((omega, final, diverged))
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    for m, pts in methods.items():
-        omegas = [p[0] for p in pts]
-        finals = [p[1] if not p[2] else np.nan for p in pts]
-        (line,) = ax.plot(omegas, finals, "o-", label=m)
-        for omega, _, div in pts:
-            if div:
-                ax.plot(omega, f0, "x", color=line.get_color(), ms=10, mew=2)
-    ax.axhline(f0, color="gray", ls=":", label="f(x0) (x: diverged)")
-    ax.set_yscale("log")
-    ax.set_xlabel("compression omega = d/k - 1 (rand-k)")
-    ax.set_ylabel("final mean loss")
-    ax.set_title("Affine noise Z ~ N(0, sigma1^2 ||g||^2 I): final loss vs omega", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    save_figure(fig, claim_dir, "affine_compression.png")
+        s = p["processes"]["optimizer"]
+        final = s["final"]["loss_mean"]
+        final = math.nan if final is None else float(final)
+        diverged = s["diverged"] > 0 or not np.isfinite(final) or final > f0
+        half = c["loss_mean"][len(c["step"]) // 2]
+        label = str(p["label"]).split(", ", 1)[-1]
+        trend = final / half if half > 0 else (1.0 if final == 0 else math.inf)
+        methods.setdefault(label, []).append((d / k - 1, final, diverged, trend,
+                                              s["diverged"] / s["replicas"]))
+    return {m: sorted(v) for m, v in methods.items()}, f0
 
-    dcsgd = sorted(methods["DCSGD (constant eta)"])
-    norm = sorted(methods["normalized DCSGD (Eq. 15)"])
-    nsgd = sorted(methods["normalized SGD"])
-    flags = [div for _, _, div in dcsgd]
-    # E1: DCSGD converges at omega = 0 and, once it diverges, diverges for every larger omega.
-    e1 = not flags[0] and any(flags) and flags == sorted(flags)
-    e2 = all(not div and final < 1e-2 * f0 for _, final, div in norm)
-    e3 = all(nsgd[i][1] > norm[i][1] for i in range(len(norm)))
-    first = next(o for o, _, div in dcsgd if div) if any(flags) else None
-    measured = (f"DCSGD diverges for omega >= {first:g}" if first is not None else
-                "DCSGD never diverges") + "; final loss / f(x0) of Eq. 15: " + ", ".join(
-        f"omega={o:g}: {f / f0:.1e}" for o, f, _ in norm) + "; of normalized SGD: " + ", ".join(
-        f"omega={o:g}: {f / f0:.1e}" for o, f, _ in nsgd)
-    holds = e1 and e2 and e3
-    return {"measured": measured, "holds": holds,
-            "explanation": "" if holds else f"E1 {e1}, E2 {e2}, E3 {e3}.",
+
+def _e1(pts):
+    flags = [div for _, _, div, _, _ in pts]
+    return not flags[0] and flags[-1] and flags == sorted(flags)
+
+
+def _e2(pts, f0, toy):
+    if toy:
+        return all(frac == 0 and not div and final < 1e-2 * f0
+                   for _, final, div, _, frac in pts)
+    return all(frac == 0 and not div and final < f0 and trend <= 1
+               for _, final, div, trend, frac in pts)
+
+
+def _e3(other, norm, f0):
+    return all((o[2] and not n[2]) or (not o[2] and o[1] > 10 * max(n[1], 1e-12 * f0))
+               for o, n in zip(other, norm))
+
+
+def affine_compression(claim_dir, result_dirs):
+    """E1-E3 on each experiment (cosh toy, MLP) with the criterion of claims.toml, and the
+    negative controls through the same tests."""
+    names = ["toy (cosh)", "MLP"]
+    fig, axes = plt.subplots(1, len(result_dirs), figsize=(6.5 * len(result_dirs), 4.6))
+    axes = np.atleast_1d(axes)
+    parts, passes, rejected, info, failing = [], [], [], [], []
+    for i, result_dir in enumerate(result_dirs):
+        name = names[i] if i < len(names) else f"experiment {i}"
+        toy = i == 0
+        methods, f0 = _affine_points(result_dir)
+        ax = axes[i]
+        for m, pts in methods.items():
+            omegas = [p[0] + 1 for p in pts]
+            finals = [p[1] if not p[2] else np.nan for p in pts]
+            (line,) = ax.plot(omegas, finals, "o-" if "control" not in m else "s:", label=m)
+            for omega, _, div, _, _ in pts:
+                if div:
+                    ax.plot(omega + 1, f0, "x", color=line.get_color(), ms=10, mew=2)
+        ax.axhline(f0, color="gray", ls=":", label="f(x0) (x: diverged)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("1 + omega = d/k (rand-k)")
+        ax.set_ylabel("final mean loss (live replicas)")
+        ax.set_title(f"{name}: affine noise Z ~ N(0, sigma1^2 ||g||^2 I)", fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+
+        dcsgd = methods["DCSGD (constant eta)"]
+        norm = methods["normalized DCSGD (Eq. 15)"]
+        nsgd = methods["normalized SGD"]
+        checks = {"E1": _e1(dcsgd), "E2": _e2(norm, f0, toy), "E3": _e3(nsgd, norm, f0)}
+        controls = {"E1 on Eq. 15": _e1(norm), "E2 on DCSGD": _e2(dcsgd, f0, toy)}
+        l1 = methods.get("control: Eq. 15 with L1 = 0")
+        if toy:
+            controls["E2 on Eq. 15 with L1 = 0"] = _e2(l1, f0, toy)
+            controls["E3 on Eq. 15 eps = 0.25"] = _e3(methods["control: Eq. 15 with eps = 0.25"],
+                                                      norm, f0)
+        elif l1 is not None:
+            info.append(f"{name}, Eq. 15 with L1 = 0 (reported only): E2 "
+                        f"{'accepts' if _e2(l1, f0, toy) else 'rejects'} it")
+        passes += list(checks.values())
+        rejected += [not v for v in controls.values()]
+        failing += [f"{name} {k}" for k, v in checks.items() if not v]
+        failing += [f"{name} control {k} accepted" for k, v in controls.items() if v]
+
+        def row(pts):
+            return ", ".join(
+                f"{o:.3g}: " + (f"div {frac:.0%}" if frac > 0 else "") +
+                ("" if frac > 0 and not np.isfinite(final) else
+                 f"{' ' if frac > 0 else ''}{final / f0:.1e}") for o, final, _, _, frac in pts)
+        parts.append(
+            f"**{name}** (f(x0) = {f0:.3g}; per omega: final mean loss / f(x0), 'div' = share "
+            "of diverged replicas): " + "; ".join(f"{m}: {row(pts)}" for m, pts in
+                                                   methods.items()) +
+            (f"; Eq. 15 f(K)/f(K/2): " + ", ".join(f"{o:.3g}: {t:.2f}" for o, _, _, t, _ in norm)
+             if not toy else "") + ". " +
+            ", ".join(f"{k} {'passes' if v else 'FAILS'}" for k, v in checks.items()) +
+            "; controls: " + ", ".join(f"{k} {'accepted (BAD)' if v else 'rejected'}"
+                                       for k, v in controls.items()) + ".")
+    save_figure(fig, claim_dir, "affine_compression.png")
+    holds = all(passes) and all(rejected)
+    return {"measured": " ".join(parts) + (" " + "; ".join(info) + "." if info else ""),
+            "holds": holds,
+            "explanation": ("" if holds else "Failing: " + ", ".join(failing) + ". ") +
+            "Criterion, written before the run (claims.toml): " + criterion("affine_compression"),
             "figures": ["affine_compression.png"]}
