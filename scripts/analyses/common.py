@@ -78,17 +78,3 @@ def point_configs(result_dir):
     return configs
 
 
-def criterion(claim_name, manifest=MANIFEST):
-    """The '#:' comment lines of a claim's [[claim]] table in claims.toml, joined: its criterion,
-    written before the runs (claim.criterion is not a key of the manifest's schema)."""
-    lines, current = [], None
-    with open(manifest) as f:
-        for raw in f:
-            line = raw.strip()
-            if line == "[[claim]]":
-                current = None
-            elif line.startswith("name") and "=" in line and current is None:
-                current = line.split("=", 1)[1].strip().strip('"')
-            elif line.startswith("#:") and current == claim_name:
-                lines.append(line[2:].strip())
-    return " ".join(lines)
