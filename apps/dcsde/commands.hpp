@@ -18,6 +18,7 @@ struct RunArgs {
   std::string resume;               // the results folder of an interrupted run (checkpoints)
   std::string backend = "local";    // local | mpi (agents over MPI ranks, src/dist)
   std::string exchange = "gather";  // mpi: gather (bit-identical) | allreduce (dsgd, rounding)
+  int exit_after_checkpoints = 0;   // testing aid, hidden: see ExperimentRequest
 };
 
 struct ScaleArgs {

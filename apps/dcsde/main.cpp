@@ -44,6 +44,11 @@ int main(int argc, char** argv) {
                   "mpi: gather the compressed messages (bit-identical to local) or, for dsgd, "
                   "allreduce the gradients (equal up to rounding)")
       ->check(CLI::IsMember({"gather", "allreduce"}));
+  // A testing aid (tests/cli, tests/torch), hidden from --help: end the process as a kill would
+  // right after the N-th checkpoint, to check that --resume continues bit-identically.
+  run->add_option("--exit-after-checkpoint", run_args.exit_after_checkpoints)
+      ->check(CLI::PositiveNumber)
+      ->group("");
 
   std::string validate_file;
   std::vector<std::string> validate_sets;

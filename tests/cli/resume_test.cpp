@@ -58,9 +58,9 @@ class Resume : public dcsde::testing::TempDirTest {
   std::string out(const std::string& name) const { return (dir_ / name).string(); }
   // Runs with checkpoints every 30 steps and ends the process right after checkpoint n.
   CommandResult interrupted(const std::string& name, int n) const {
-    return dcsde::testing::run_command("DCSDE_EXIT_AFTER_CHECKPOINT=" + std::to_string(n) + " " +
-                                       DCSDE_BINARY + " run " + exp() + " --out " + out(name) +
-                                       " --quiet --no-plot --set run.checkpoint_every=30");
+    return dcsde::testing::run_dcsde("run " + exp() + " --out " + out(name) +
+                                     " --quiet --no-plot --set run.checkpoint_every=30" +
+                                     " --exit-after-checkpoint " + std::to_string(n));
   }
 };
 

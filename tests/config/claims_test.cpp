@@ -4,6 +4,7 @@
 #include "dcsde/config/claims.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -20,7 +21,8 @@ namespace {
 class Manifest {
  public:
   explicit Manifest(const std::string& text)
-      : dir_(fs::temp_directory_path() / "dcsde_claims_test") {
+      // One folder per process: CTest runs the tests of this file in parallel processes.
+      : dir_(fs::temp_directory_path() / ("dcsde_claims_test_" + std::to_string(::getpid()))) {
     fs::create_directories(dir_);
     std::ofstream(dir_ / "e.toml") << kExperiment;
     std::ofstream(path()) << text;

@@ -59,9 +59,8 @@ TEST(TorchResume, ContinuesBitIdentically) {
   const CommandResult reference =
       dcsde::testing::run_dcsde("run " + common + (dir / "reference").string());
   ASSERT_EQ(reference.status, 0) << reference.output;
-  const CommandResult cut =
-      dcsde::testing::run_command("DCSDE_EXIT_AFTER_CHECKPOINT=1 " + std::string(DCSDE_BINARY) +
-                                  " run " + common + (dir / "cut").string());
+  const CommandResult cut = dcsde::testing::run_dcsde("run " + common + (dir / "cut").string() +
+                                                      " --exit-after-checkpoint 1");
   ASSERT_EQ(cut.status, 75) << cut.output;
   const CommandResult resumed =
       dcsde::testing::run_dcsde("run --resume " + (dir / "cut").string() + " --quiet --no-plot");

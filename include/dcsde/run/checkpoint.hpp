@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,9 @@ namespace dcsde {
 struct CheckpointFile {
   std::filesystem::path path;
   std::uint64_t fingerprint = 0;
+  // Called after each save (run/experiment.hpp uses it for a testing aid: end the process as a
+  // kill would right after the n-th checkpoint).
+  std::function<void()> saved;
 };
 
 // FNV-1a, 64 bits: stable across builds and platforms (std::hash is not).
