@@ -91,8 +91,9 @@ def schedules_fail(claim_dir, result_dirs):
 
         def row(objective, methods):
             return ", ".join(
-                f"{m.rsplit('=', 1)[1] if m.startswith('DCSGD') else m}: {_state(get(objective, m))}"
-                f" ({get(objective, m)[0]:.0%} div, {get(objective, m)[1]:.1e})" for m in methods)
+                f"{m.rsplit('=', 1)[1] if m.startswith('DCSGD') else m}: "
+                f"{_state(get(objective, m))} ({get(objective, m)[0]:.0%} div, "
+                f"{get(objective, m)[1]:.1e})" for m in methods)
         others = ["Eq. 15", "DSignSGD 0.2/sqrt(k+1)", "control: Eq. 15 with L1 = 0",
                   "Eq. 15 x 1/sqrt(k+1) (reported)"]
         parts.append(
@@ -163,7 +164,8 @@ def classic_rules_leave_stability(claim_dir, result_dirs):
             ax.plot(absent, [top * 1.3] * len(absent), "^", color=color, mfc="none", ms=8,
                     label=f"{p}: none in [0.005, 3]")
     for rule, style in (("linear", "--"), ("square root", ":")):
-        ax.plot(batches, rules[rule], style, color="tab:blue", label=f"{rule} rule, eta1 = {eta1:.3g}")
+        ax.plot(batches, rules[rule], style, color="tab:blue",
+                label=f"{rule} rule, eta1 = {eta1:.3g}")
     for p, color in (("optimizer", "black"), ("sde:stable", "tab:green"),
                      ("sde:first_order", "tab:red")):
         if cross[("linear", p)] is not None:
@@ -188,7 +190,8 @@ def classic_rules_leave_stability(claim_dir, result_dirs):
             for rule in rules) +
         f". Optimizer crosses the linear rule inside the grid: {'yes' if opt_inside else 'NO'}; "
         f"stable SDE predicts both rules' crossings: {'yes' if stable_ok else 'NO'}; negative "
-        f"control (first-order SDE, linear rule): {'accepted (BAD)' if control_ok else 'rejected'}.")
+        "control (first-order SDE, linear rule): "
+        f"{'accepted (BAD)' if control_ok else 'rejected'}.")
     # Context for the verdict: the thresholds' own agreement, and the first-order SDE's
     # invariance under the linear rule (eta1 B / thr(B) constant where the noise dominates).
     ratio = [s / o for s, o in zip(thr["sde:stable"], thr["optimizer"])
