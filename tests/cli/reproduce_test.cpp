@@ -20,7 +20,8 @@ TEST(Reproduce, ListsEveryClaimOfTheManifest) {
   const auto r = run_dcsde("reproduce --list --claims " + kManifest);
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* name : {"sde_tracking", "noise_resilience", "linear_speedup", "stability_limits",
-                           "normalization_intensity"})
+                           "normalization_intensity", "schedules_fail",
+                           "classic_rules_leave_stability"})
     EXPECT_NE(r.output.find(name), std::string::npos) << name << "\n" << r.output;
 }
 
