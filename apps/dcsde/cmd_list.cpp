@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "dcsde/config/experiment.hpp"
+#include "dcsde/sde/integrator.hpp"
 
 namespace dcsde::cli {
 namespace {
@@ -31,6 +32,7 @@ int list(bool markdown) {
   print_kinds("Noise models", "noise.kind", noise_kinds());
   print_kinds("Compressors", "compressor.kind", compressor_kinds());
   print_kinds("Methods", "method.kind", method_kinds());
+  print_kinds("SDE integrators", "sde.integrator", integrator_kinds());
   std::printf(
       "Schedules (method.schedule):\n  constant           eta_k = 1\n"
       "  inv_sqrt           eta_k = 1/sqrt(k+1)\n"

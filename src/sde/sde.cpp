@@ -9,14 +9,17 @@ namespace {
 
 struct SdeWorkspace final : ProcessWorkspace {
   std::unique_ptr<LawWorkspace> law;
-  Batch xi, drift, noise, predictor, drift2, noise2, direction, jm;
-  RowVector h, h2;
+  Batch xi, direction, jm;
+  IntegratorScratch integrator;
 };
 
 }  // namespace
 
 SdeProcess::SdeProcess(const Method& method, const SdeOptions& options)
-    : method_(method), options_(options), law_(make_update_law(method, options.law)) {
+    : method_(method),
+      options_(options),
+      law_(make_update_law(method, options.law)),
+      integrator_(make_integrator(options.integrator)) {
   if (options_.model == "modified") {
     flavour_sign_ = 1;
   } else if (options_.model == "stable") {
@@ -31,10 +34,6 @@ SdeProcess::SdeProcess(const Method& method, const SdeOptions& options)
                       " does not provide for " + method.options().kind +
                       "; use model = \"first_order\"");
   }
-  if (options_.integrator != "euler_maruyama" && options_.integrator != "heun") {
-    throw ConfigError("sde.integrator = \"" + options_.integrator +
-                      "\" is not an integrator (euler_maruyama, heun)");
-  }
 }
 
 std::unique_ptr<ProcessWorkspace> SdeProcess::make_workspace(Index cols) const {
@@ -42,11 +41,9 @@ std::unique_ptr<ProcessWorkspace> SdeProcess::make_workspace(Index cols) const {
   const Index d = method_.objective().dim();
   ws->law = law_->make_workspace(cols);
   ws->xi.resize(law_->noise_dim(), cols);
-  for (Batch* b :
-       {&ws->drift, &ws->noise, &ws->predictor, &ws->drift2, &ws->noise2, &ws->direction, &ws->jm})
-    b->resize(d, cols);
-  ws->h.resize(cols);
-  ws->h2.resize(cols);
+  ws->direction.resize(d, cols);
+  ws->jm.resize(d, cols);
+  ws->integrator.resize(d, cols);
   return ws;
 }
 
@@ -72,6 +69,10 @@ void SdeProcess::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint6
   const double fraction = 1.0 / static_cast<double>(m);
   const double noise_scale = std::sqrt(fraction);
   const Index noise_dim = law_->noise_dim();
+  const SdeCoefficients at = [&](const ConstBatchRef& Y, BatchRef drift, BatchRef noise,
+                                 RowVectorRef h) {
+    coefficients(Y, k, seed, first_replica, ws.xi, base, drift, noise, h);
+  };
   step_sizes.setZero();
   for (Index s = 0; s < m; ++s) {
     // Brownian increments: their own streams, one per (replica, step, substep).
@@ -80,15 +81,7 @@ void SdeProcess::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint6
                  static_cast<std::uint64_t>(k * m + s));
       rng.normals(ws.xi.col(c).data(), noise_dim);
     }
-    coefficients(X, k, seed, first_replica, ws.xi, base, ws.drift, ws.noise, ws.h);
-    if (options_.integrator == "euler_maruyama") {
-      X -= fraction * ws.drift + noise_scale * ws.noise;
-    } else {
-      ws.predictor = X - fraction * ws.drift - noise_scale * ws.noise;
-      coefficients(ws.predictor, k, seed, first_replica, ws.xi, base, ws.drift2, ws.noise2, ws.h2);
-      X -= 0.5 * fraction * (ws.drift + ws.drift2) + noise_scale * ws.noise;
-    }
-    step_sizes += fraction * ws.h;
+    integrator_->substep(X, at, fraction, noise_scale, ws.integrator, step_sizes);
   }
 }
 

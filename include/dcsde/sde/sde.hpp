@@ -13,20 +13,16 @@
 // step h depends on x, the law's J (sde/law.hpp) makes (h_k^2/2) J m = (1/2) (grad mu) mu, the
 // modified equation of x' = x - mu(x) [DERIVED].
 //
-// Integrators take `substeps` steps of dt = eta/substeps per optimizer step, with Brownian
-// increments from their own Philox streams (seed, replica, 0, Purpose::kBrownian, step), so
-// the SDE never shares draws with the optimizer:
-//   euler_maruyama: X += b(X) dt + sigma(X) dW                   weak order 1
-//   heun:           X~ = X + b(X) dt + sigma(X) dW,
-//                   X += (b(X) + b(X~))/2 dt + sigma(X) dW       weak order 2 for additive noise
-//                                                                (sigma independent of X), 1
-//                                                                otherwise
+// The integrator (sde/integrator.hpp: euler_maruyama, heun) takes `substeps` steps of
+// dt = eta/substeps per optimizer step, with Brownian increments from their own Philox streams
+// (seed, replica, 0, Purpose::kBrownian, step), so the SDE never shares draws with the optimizer.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "dcsde/run/process.hpp"
+#include "dcsde/sde/integrator.hpp"
 #include "dcsde/sde/law.hpp"
 
 namespace dcsde {
@@ -40,8 +36,8 @@ struct SdeOptions {
 
 class SdeProcess final : public Process {
  public:
-  // Throws ConfigError when the method has no SDE (infinite-variance noise for DCSGD) or when
-  // the flavour needs a Jacobian the law does not have.
+  // Throws ConfigError when the method has no SDE (infinite-variance noise for DCSGD), when
+  // the flavour needs a Jacobian the law does not have, or for an unknown integrator.
   SdeProcess(const Method& method, const SdeOptions& options);
   std::string name() const override { return "sde"; }
   const Objective& objective() const override { return method_.objective(); }
@@ -60,6 +56,7 @@ class SdeProcess final : public Process {
   const Method& method_;
   SdeOptions options_;
   std::unique_ptr<UpdateLaw> law_;
+  std::unique_ptr<Integrator> integrator_;
   int flavour_sign_ = 0;  // 0 first_order, +1 modified, -1 stable
 };
 
