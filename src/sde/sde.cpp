@@ -69,10 +69,20 @@ void SdeProcess::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint6
   const double fraction = 1.0 / static_cast<double>(m);
   const double noise_scale = std::sqrt(fraction);
   const Index noise_dim = law_->noise_dim();
-  const SdeCoefficients at = [&](const ConstBatchRef& Y, BatchRef drift, BatchRef noise,
-                                 RowVectorRef h) {
-    coefficients(Y, k, seed, first_replica, ws.xi, base, drift, noise, h);
-  };
+  // The coefficients of this step at any point of the block (the integrator's evaluations).
+  struct At final : SdeCoefficients {
+    const SdeProcess& sde;
+    std::int64_t k;
+    std::uint64_t seed, first_replica;
+    SdeWorkspace& ws;
+    At(const SdeProcess& p, std::int64_t step, std::uint64_t s, std::uint64_t first,
+       SdeWorkspace& w)
+        : sde(p), k(step), seed(s), first_replica(first), ws(w) {}
+    void operator()(const ConstBatchRef& Y, BatchRef drift, BatchRef noise,
+                    RowVectorRef h) const override {
+      sde.coefficients(Y, k, seed, first_replica, ws.xi, ws, drift, noise, h);
+    }
+  } const at(*this, k, seed, first_replica, ws);
   step_sizes.setZero();
   for (Index s = 0; s < m; ++s) {
     // Brownian increments: their own streams, one per (replica, step, substep).

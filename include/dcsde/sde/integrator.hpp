@@ -21,8 +21,15 @@ namespace dcsde {
 // The coefficients at a point X of the block: the drift update b dt-scaled to one optimizer
 // step (the law's mean update plus the flavour's correction), the noise sigma xi for this
 // substep's Brownian draws xi, and the step sizes h.
-using SdeCoefficients =
-    std::function<void(const ConstBatchRef& X, BatchRef drift, BatchRef noise, RowVectorRef h)>;
+// An interface, not a std::function: the step loop must not allocate (tests/run/allocation_test).
+class SdeCoefficients {
+ public:
+  virtual void operator()(const ConstBatchRef& X, BatchRef drift, BatchRef noise,
+                          RowVectorRef h) const = 0;
+
+ protected:
+  ~SdeCoefficients() = default;
+};
 
 // Scratch of one block, sized by SdeProcess::make_workspace.
 struct IntegratorScratch {
