@@ -17,9 +17,9 @@ from analyses import limits, networks, paper1, paper2, rules, scaling
 
 ANALYSES = {f.__name__: f for f in (
     paper1.sde_tracking, paper1.noise_resilience, paper1.linear_speedup, scaling.scaling_rules,
-    paper2.affine_compression, paper2.cauchy_schedule, paper2.stability, networks.network_pattern,
-    networks.bytes_accuracy, limits.stability_limits, limits.normalization_intensity,
-    rules.schedules_fail, rules.classic_rules_leave_stability)}
+    paper2.affine_compression, paper2.cauchy_schedule, paper2.stability, paper2.networks_paper2,
+    networks.network_pattern, networks.bytes_accuracy, limits.stability_limits,
+    limits.normalization_intensity, rules.schedules_fail, rules.classic_rules_leave_stability)}
 
 
 def main():

@@ -17,16 +17,16 @@ def _window_mean(c, lo, hi):
     return float(np.mean(c["loss_mean"][sel]))
 
 
-def cauchy_schedule(claim_dir, result_dirs):
-    """E4-E5 with the criterion of claims.toml: per sigma, r = tail (last 10 %) / middle
-    ([45 %, 55 %]) mean loss; constant eta plateaus (0.85 <= r <= 1.15, stable, low), eta/sqrt(k+1)
-    converges (r <= 0.85); the controls must be rejected by the same tests."""
-    summary = load_summary(result_dirs[0])
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    runs = {}  # (schedule label, sigma) -> (r, stable, final / f0)
-    for p, (label, swept, c) in zip(summary["points"], point_curves(result_dirs[0])):
-        sigma = float(swept["noise.sigma"])
-        schedule = str(p["label"]).split(", ", 1)[-1]
+def _cauchy_runs(result_dir, ax, title):
+    """{(schedule label, sigma): (r, stable, final / f0)} of one DSignSGD schedule sweep, its
+    curves drawn on ax; r = tail (last 10 %) / middle ([45 %, 55 %]) mean loss."""
+    summary = load_summary(result_dir)
+    configs = point_configs(result_dir)
+    runs = {}
+    for p, cfg, (label, swept, c) in zip(summary["points"], configs, point_curves(result_dir)):
+        sigma = cfg["noise"]["sigma"]  # a list in the resolved config (one scale per coordinate)
+        sigma = float(swept.get("noise.sigma", sigma[0] if isinstance(sigma, list) else sigma))
+        schedule = str(p["label"]).split(", ", 1)[-1] if "noise.sigma" in swept else str(p["label"])
         style = "-" if schedule == "constant eta" else ":" if "control" in schedule else "--"
         band(ax, c["step"], c["loss_mean"], c["loss_std"], c["alive"], label, style)
         r = _window_mean(c, 0.9, 1.0) / _window_mean(c, 0.45, 0.55)
@@ -38,40 +38,70 @@ def cauchy_schedule(claim_dir, result_dirs):
     ax.set_yscale("log")
     ax.set_xlabel("step k")
     ax.set_ylabel("mean loss (band: +-1 SE)")
-    ax.set_title("DSignSGD on cosh, Cauchy noise (nu = 1): constant (solid), eta/sqrt(k+1) "
-                 "(dashed), control (dotted)", fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=6)
     ax.grid(alpha=0.3, which="both")
-    save_figure(fig, claim_dir, "cauchy_schedule.png")
+    return runs, summary["points"][0]["processes"]["optimizer"]["replicas"]
 
-    def e4(v):
-        r, stable, rel = v
-        return stable and rel < 1e-2 and 0.85 <= r <= 1.15
 
-    def e5(v):
-        r, stable, _ = v
-        return stable and r <= 0.85
+def _e4(v, level):
+    """E4: stable, final mean loss < level f(x0), 0.85 <= r <= 1.15."""
+    r, stable, rel = v
+    return stable and rel < level and 0.85 <= r <= 1.15
+
+
+def _e5(v):
+    r, stable, _ = v
+    return stable and r <= 0.85
+
+
+def _cauchy_rows(runs):
     sigmas = sorted({s for _, s in runs})
-    control = next(lab for lab, _ in runs if "control" in lab)
-    checks = {
-        "E4 (constant eta plateaus, stable)": all(e4(runs[("constant eta", s)]) for s in sigmas),
-        "E5 (eta/sqrt(k+1) converges)": all(e5(runs[("eta/sqrt(k+1)", s)]) for s in sigmas),
-    }
-    controls = {
-        "E5 on constant eta": any(e5(runs[("constant eta", s)]) for s in sigmas),
-        "E5 on the decay-then-constant schedule": any(e5(runs[(control, s)]) for s in sigmas),
-        "E4 on eta/sqrt(k+1)": any(e4(runs[("eta/sqrt(k+1)", s)]) for s in sigmas),
-    }
-    lines = []
-    for lab in ("constant eta", "eta/sqrt(k+1)", control):
-        lines.append(f"{lab}: r = " + ", ".join(
-            f"{runs[(lab, s)][0]:.2f} (sigma={s:g}, f_K/f0 = {runs[(lab, s)][2]:.1e}"
-            f"{'' if runs[(lab, s)][1] else ', DIVERGED'})" for s in sigmas))
-    measured = ("; ".join(lines) + ". " + "; ".join(
-        f"{k}: {'passes' if v else 'FAILS'}" for k, v in checks.items()) + "; negative controls: " +
-        "; ".join(f"{k}: {'accepted (BAD)' if v else 'rejected'}" for k, v in controls.items()))
-    holds = all(checks.values()) and not any(controls.values())
-    return {"measured": measured, "holds": holds, "explanation": "",
+    labels = list(dict.fromkeys(lab for lab, _ in runs))
+    return "; ".join(f"{lab}: r = " + ", ".join(
+        f"{runs[(lab, s)][0]:.2f} (sigma={s:g}, f_K/f0 = {runs[(lab, s)][2]:.1e}"
+        f"{'' if runs[(lab, s)][1] else ', DIVERGED'})" for s in sigmas) for lab in labels)
+
+
+def cauchy_schedule(claim_dir, result_dirs):
+    """E4-E5 with the criterion of claims.toml, on each experiment (cosh, MLP): per sigma, r =
+    tail (last 10 %) / middle ([45 %, 55 %]) mean loss; constant eta plateaus (0.85 <= r <= 1.15,
+    stable, final < f0 / 100), eta/sqrt(k+1) converges (r <= 0.85); the controls must be rejected
+    by the same tests."""
+    names = ["cosh", "MLP"]
+    fig, axes = plt.subplots(1, len(result_dirs), figsize=(7.5 * len(result_dirs), 4.8))
+    axes = np.atleast_1d(axes)
+    parts, holds, failing = [], True, []
+    for i, result_dir in enumerate(result_dirs):
+        name = names[i] if i < len(names) else f"experiment {i}"
+        runs, replicas = _cauchy_runs(
+            result_dir, axes[i], f"DSignSGD on {name}, Cauchy noise (nu = 1): constant (solid), "
+            "eta/sqrt(k+1) (dashed), control (dotted)")
+        sigmas = sorted({s for _, s in runs})
+        control = next(lab for lab, _ in runs if "control" in lab)
+        checks = {
+            "E4 (constant eta plateaus, stable)": all(_e4(runs[("constant eta", s)], 1e-2)
+                                                      for s in sigmas),
+            "E5 (eta/sqrt(k+1) converges)": all(_e5(runs[("eta/sqrt(k+1)", s)]) for s in sigmas),
+        }
+        controls = {
+            "E5 on constant eta": any(_e5(runs[("constant eta", s)]) for s in sigmas),
+            "E5 on the decay-then-constant schedule": any(_e5(runs[(control, s)])
+                                                          for s in sigmas),
+            "E4 on eta/sqrt(k+1)": any(_e4(runs[("eta/sqrt(k+1)", s)], 1e-2) for s in sigmas),
+        }
+        holds = holds and all(checks.values()) and not any(controls.values())
+        failing += [f"{name} {k}" for k, v in checks.items() if not v]
+        failing += [f"{name} control {k} accepted" for k, v in controls.items() if v]
+        parts.append(
+            f"**{name}** ({replicas} replicas): " + _cauchy_rows(runs) + ". " + "; ".join(
+                f"{k}: {'passes' if v else 'FAILS'}" for k, v in checks.items()) +
+            "; negative controls: " + "; ".join(
+                f"{k}: {'accepted (BAD)' if v else 'rejected'}" for k, v in controls.items()) +
+            ".")
+    save_figure(fig, claim_dir, "cauchy_schedule.png")
+    return {"measured": " ".join(parts), "holds": holds,
+            "explanation": "" if holds else "Failing: " + ", ".join(failing) + ".",
             "figures": ["cauchy_schedule.png"]}
 
 
@@ -255,3 +285,89 @@ def affine_compression(claim_dir, result_dirs):
             "holds": holds,
             "explanation": "" if holds else "Failing: " + ", ".join(failing) + ".",
             "figures": ["affine_compression.png"]}
+
+
+# ---------------------------------------------------------------------------------------------
+def networks_paper2(claim_dir, result_dirs):
+    """E6: E1-E2 (affine noise, DCSGD vs Eq. 15 across omega) and E4-E5 (Cauchy noise, DSignSGD
+    constant eta vs eta/sqrt(k+1)) on each network, with the finite-budget criteria of claims.toml
+    (affine_compression's MLP form; cauchy_schedule's with final < f(x0)) and the negative
+    controls through the same tests. The experiments are told apart by name: networks_affine_* and
+    networks_cauchy_*, network = what follows."""
+    affine, cauchy = {}, {}
+    for d in result_dirs:
+        experiment = load_summary(d)["experiment"]
+        kind, net = experiment.split("_")[1:3]
+        (affine if kind == "affine" else cauchy)[net] = d
+    nets = list(affine) + [n for n in cauchy if n not in affine]
+    names = {"resnet": "ResNet", "vit": "ViT"}
+    fig, axes = plt.subplots(2, len(nets), figsize=(6.5 * len(nets), 9.0), squeeze=False)
+    parts, holds, failing = [], True, []
+    for j, net in enumerate(nets):
+        name = names.get(net, net)
+        checks, controls, text = {}, {}, []
+        if net in affine:
+            methods, f0 = _affine_points(affine[net])
+            replicas = load_summary(affine[net])["points"][0]["processes"]["optimizer"]["replicas"]
+            ax = axes[0, j]
+            for m, pts in methods.items():
+                (line,) = ax.plot([p[0] + 1 for p in pts],
+                                  [p[1] if not p[2] else np.nan for p in pts], "o-", label=m)
+                for omega, _, div, _, _ in pts:
+                    if div:
+                        ax.plot(omega + 1, f0, "x", color=line.get_color(), ms=10, mew=2)
+            ax.axhline(f0, color="gray", ls=":", label="f(x0) (x: diverged)")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("1 + omega = d/k (rand-k)")
+            ax.set_ylabel("final mean loss (live replicas)")
+            ax.set_title(f"{name}: affine noise, DCSGD vs Eq. 15", fontsize=10)
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=7)
+            dcsgd = methods["DCSGD (constant eta)"]
+            norm = methods["normalized DCSGD (Eq. 15)"]
+            checks.update({"E1": _e1(dcsgd), "E2": _e2(norm, f0, False)})
+            controls.update({"E1 on Eq. 15": _e1(norm), "E2 on DCSGD": _e2(dcsgd, f0, False)})
+
+            def row(pts):
+                return ", ".join(
+                    f"{o:.3g}: " + (f"div {frac:.0%}" if frac > 0 else "") +
+                    ("" if frac > 0 and not np.isfinite(final) else
+                     f"{' ' if frac > 0 else ''}{final / f0:.1e}")
+                    for o, final, _, _, frac in pts)
+            text.append(
+                f"affine noise ({replicas} replicas, f(x0) = {f0:.3g}; per omega: final mean "
+                "loss / f(x0), 'div' = share of diverged replicas): " +
+                "; ".join(f"{m}: {row(pts)}" for m, pts in methods.items()) +
+                "; f(K)/f(K/2): " + "; ".join(
+                    f"{m}: " + ", ".join(f"{o:.3g}: {t:.2f}" for o, _, _, t, _ in pts)
+                    for m, pts in methods.items()))
+        else:
+            axes[0, j].set_visible(False)
+        if net in cauchy:
+            runs, replicas = _cauchy_runs(
+                cauchy[net], axes[1, j], f"DSignSGD on the {name}, Cauchy noise (nu = 1): "
+                "constant (solid), eta/sqrt(k+1) (dashed)")
+            sigmas = sorted({s for _, s in runs})
+            checks.update({
+                "E4": all(_e4(runs[("constant eta", s)], 1.0) for s in sigmas),
+                "E5": all(_e5(runs[("eta/sqrt(k+1)", s)]) for s in sigmas)})
+            controls.update({
+                "E5 on constant eta": any(_e5(runs[("constant eta", s)]) for s in sigmas),
+                "E4 on eta/sqrt(k+1)": any(_e4(runs[("eta/sqrt(k+1)", s)], 1.0)
+                                           for s in sigmas)})
+            text.append(f"Cauchy noise ({replicas} replicas): " + _cauchy_rows(runs))
+        else:
+            axes[1, j].set_visible(False)
+        holds = holds and all(checks.values()) and not any(controls.values())
+        failing += [f"{name} {k}" for k, v in checks.items() if not v]
+        failing += [f"{name} control {k} accepted" for k, v in controls.items() if v]
+        parts.append(
+            f"**{name}**: " + ". ".join(text) + ". " +
+            ", ".join(f"{k} {'passes' if v else 'FAILS'}" for k, v in checks.items()) +
+            "; controls: " + ", ".join(f"{k} {'accepted (BAD)' if v else 'rejected'}"
+                                       for k, v in controls.items()) + ".")
+    save_figure(fig, claim_dir, "networks_paper2.png")
+    return {"measured": " ".join(parts), "holds": holds,
+            "explanation": "" if holds else "Failing: " + ", ".join(failing) + ".",
+            "figures": ["networks_paper2.png"]}

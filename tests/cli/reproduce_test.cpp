@@ -19,9 +19,10 @@ const std::string kManifest = std::string(DCSDE_SOURCE_DIR) + "/experiments/repr
 TEST(Reproduce, ListsEveryClaimOfTheManifest) {
   const auto r = run_dcsde("reproduce --list --claims " + kManifest);
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* name : {"sde_tracking", "noise_resilience", "linear_speedup", "stability_limits",
-                           "normalization_intensity", "schedules_fail",
-                           "classic_rules_leave_stability"})
+  for (const char* name :
+       {"sde_tracking", "noise_resilience", "linear_speedup", "stability_limits",
+        "normalization_intensity", "schedules_fail", "classic_rules_leave_stability",
+        "networks_paper2", "affine_compression", "cauchy_schedule"})
     EXPECT_NE(r.output.find(name), std::string::npos) << name << "\n" << r.output;
 }
 
