@@ -177,6 +177,25 @@ def stability(claim_dir, result_dirs):
 
 
 # ---------------------------------------------------------------------------------------------
+def _plot_affine(ax, methods, f0, title):
+    """Final mean loss against 1 + omega per method (x at f(x0): diverged; controls dotted)."""
+    for m, pts in methods.items():
+        omegas = [p[0] + 1 for p in pts]
+        finals = [p[1] if not p[2] else np.nan for p in pts]
+        (line,) = ax.plot(omegas, finals, "o-" if "control" not in m else "s:", label=m)
+        for omega, _, div, _, _ in pts:
+            if div:
+                ax.plot(omega + 1, f0, "x", color=line.get_color(), ms=10, mew=2)
+    ax.axhline(f0, color="gray", ls=":", label="f(x0) (x: diverged)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("1 + omega = d/k (rand-k)")
+    ax.set_ylabel("final mean loss (live replicas)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+
+
 def _affine_points(result_dir):
     """{method label: [(omega, final mean loss, diverged?, f(K)/f(K/2))]} sorted by omega, and
     f(x0); omega = d/k - 1 of rand-k, d = problem.dim, or for a network (no dim key) the largest
@@ -230,22 +249,7 @@ def affine_compression(claim_dir, result_dirs):
         name = names[i] if i < len(names) else f"experiment {i}"
         toy = i == 0
         methods, f0 = _affine_points(result_dir)
-        ax = axes[i]
-        for m, pts in methods.items():
-            omegas = [p[0] + 1 for p in pts]
-            finals = [p[1] if not p[2] else np.nan for p in pts]
-            (line,) = ax.plot(omegas, finals, "o-" if "control" not in m else "s:", label=m)
-            for omega, _, div, _, _ in pts:
-                if div:
-                    ax.plot(omega + 1, f0, "x", color=line.get_color(), ms=10, mew=2)
-        ax.axhline(f0, color="gray", ls=":", label="f(x0) (x: diverged)")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("1 + omega = d/k (rand-k)")
-        ax.set_ylabel("final mean loss (live replicas)")
-        ax.set_title(f"{name}: affine noise Z ~ N(0, sigma1^2 ||g||^2 I)", fontsize=10)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
+        _plot_affine(axes[i], methods, f0, f"{name}: affine noise Z ~ N(0, sigma1^2 ||g||^2 I)")
 
         dcsgd = methods["DCSGD (constant eta)"]
         norm = methods["normalized DCSGD (Eq. 15)"]
@@ -309,21 +313,7 @@ def networks_paper2(claim_dir, result_dirs):
         if net in affine:
             methods, f0 = _affine_points(affine[net])
             replicas = load_summary(affine[net])["points"][0]["processes"]["optimizer"]["replicas"]
-            ax = axes[0, j]
-            for m, pts in methods.items():
-                (line,) = ax.plot([p[0] + 1 for p in pts],
-                                  [p[1] if not p[2] else np.nan for p in pts], "o-", label=m)
-                for omega, _, div, _, _ in pts:
-                    if div:
-                        ax.plot(omega + 1, f0, "x", color=line.get_color(), ms=10, mew=2)
-            ax.axhline(f0, color="gray", ls=":", label="f(x0) (x: diverged)")
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel("1 + omega = d/k (rand-k)")
-            ax.set_ylabel("final mean loss (live replicas)")
-            ax.set_title(f"{name}: affine noise, DCSGD vs Eq. 15", fontsize=10)
-            ax.grid(alpha=0.3, which="both")
-            ax.legend(fontsize=7)
+            _plot_affine(axes[0, j], methods, f0, f"{name}: affine noise, DCSGD vs Eq. 15")
             dcsgd = methods["DCSGD (constant eta)"]
             norm = methods["normalized DCSGD (Eq. 15)"]
             checks.update({"E1": _e1(dcsgd), "E2": _e2(norm, f0, False)})

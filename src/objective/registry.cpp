@@ -125,7 +125,8 @@ std::optional<std::string> validate_spectrum(const ObjectiveOptions& o) {
 void install_network_factory(NetworkFactory factory) { installed_network_factory() = factory; }
 NetworkFactory network_factory() { return installed_network_factory(); }
 
-void Objective::minibatch_gradient(const ConstBatchRef&, const DrawContext&, Index, BatchRef) const {
+void Objective::minibatch_gradient(const ConstBatchRef&, const DrawContext&, Index,
+                                   BatchRef) const {
   throw ConfigError("noise.kind = 'minibatch': the objective '" + name() +
                     "' has no data to draw minibatches from (use objective = 'torch')");
 }
