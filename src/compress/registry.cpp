@@ -68,12 +68,13 @@ const std::vector<CompressorKindInfo>& compressor_kinds() {
 }
 
 std::unique_ptr<Compressor> make_compressor(const CompressorOptions& options, Index dim) {
-  std::string error;
-  if (!compressor_options_valid(options, dim, &error)) throw ConfigError(error);
+  std::string error, key;
+  if (!compressor_options_valid(options, dim, &error, &key)) throw ConfigError(key, error);
   for (const auto& e : table()) {
     if (e.info.kind == options.kind) return e.make(options);
   }
-  throw ConfigError("compressor.kind = '" + options.kind + "': unknown");  // unreachable
+  throw ConfigError("compressor.kind",
+                    "compressor.kind = '" + options.kind + "': unknown");  // unreachable
 }
 
 }  // namespace dcsde

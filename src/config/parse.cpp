@@ -109,6 +109,12 @@ struct Located {
   violated(at, {{key, value}}, constraint);
 }
 
+// An error of the library about one key, located where the key was written (else at the file).
+ConfigError located(const Located& at, const ConfigError& error) {
+  const std::string& key = error.key();
+  return ConfigError(key, (at.nodes.count(key) ? at.where(key) : at.file) + ": " + error.what());
+}
+
 std::string num(double v) {
   std::ostringstream os;
   os << v;
@@ -141,10 +147,7 @@ void validate(const Experiment& e, const Located& at, std::optional<double> avai
 
   const Index d = e.objective.dim;
   if (d < 1) violated(at, "problem.dim", "", "dim >= 1");
-  if (auto message = dcsde::validate(e.objective)) {
-    const std::string key = message->substr(0, message->find(' '));
-    throw ConfigError((at.nodes.count(key) ? at.where(key) : at.file) + ": " + *message);
-  }
+  if (auto error = dcsde::validate(e.objective)) throw located(at, *error);
   if (e.x0.size() != 1 && static_cast<Index>(e.x0.size()) != d)
     violated(at, "problem.x0", "", "one value or d = " + std::to_string(d) + " values");
   for (double x : e.x0)
@@ -310,9 +313,7 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
     try {
       e.objective.dim = make_objective(e.objective)->dim();
     } catch (const ConfigError& error) {
-      const std::string message = error.what();
-      const std::string key = message.substr(0, message.find(' '));
-      throw ConfigError((at.nodes.count(key) ? at.where(key) : at.file) + ": " + message);
+      throw located(at, error);
     }
   }
   if (e.objective.kind != "torch") {
@@ -332,9 +333,7 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
   try {
     assemble(e);
   } catch (const ConfigError& error) {
-    const std::string message = error.what();
-    const std::string key = message.substr(0, message.find(' '));
-    throw ConfigError((at.nodes.count(key) ? at.where(key) : at.file) + ": " + message);
+    throw located(at, error);
   }
   return e;
 }

@@ -62,7 +62,7 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
   const std::string& kind = options_.kind;
   const std::string comp = compressor_.name();
   auto require = [&](bool ok, const std::string& why) {
-    if (!ok) throw ConfigError("method.kind = '" + kind + "': " + why);
+    if (!ok) throw ConfigError("method.kind", "method.kind = '" + kind + "': " + why);
   };
   if (kind == "dsgd") {
     require(comp == "identity",
@@ -77,16 +77,17 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
             "agents send signs; compressor.kind must be 'sign' (got '" + comp + "')");
     if (kind == "majority_vote") aggregation_ = Aggregation::kMajority;
   } else {
-    throw ConfigError("method.kind = '" + kind + "' is not a method");
+    throw ConfigError("method.kind", "method.kind = '" + kind + "' is not a method");
   }
   compress_ = comp != "identity";
   minibatch_ = noise_.family() == NoiseModel::Family::kMinibatch;
   sparse_ = compress_ && !minibatch_ && compressor_.sparse();
   if (minibatch_ && !objective_.has_minibatches())
-    throw ConfigError(
-        "noise.kind = 'minibatch' needs an objective with its own data (objective = "
-        "'torch'); '" +
-        objective_.name() + "' has none: inject noise with noise.kind = 'gaussian' or 'student_t'");
+    throw ConfigError("noise.kind",
+                      "noise.kind = 'minibatch' needs an objective with its own data (objective = "
+                      "'torch'); '" +
+                          objective_.name() +
+                          "' has none: inject noise with noise.kind = 'gaussian' or 'student_t'");
 
   if (options_.sign_draw == "law") {
     require(comp == "sign",
@@ -94,13 +95,14 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
             "compressor.kind = 'sign' (method.kind = 'dsignsgd' or 'majority_vote')");
     const auto family = noise_.family();
     if (family != NoiseModel::Family::kGaussian && family != NoiseModel::Family::kStudentT)
-      throw ConfigError(
-          "method.sign_draw = 'law' needs noise with a known law (noise.kind "
-          "gaussian, student_t or their affine kinds); got noise.kind = '" +
-          noise_.kind() + "'");
+      throw ConfigError("method.sign_draw",
+                        "method.sign_draw = 'law' needs noise with a known law (noise.kind "
+                        "gaussian, student_t or their affine kinds); got noise.kind = '" +
+                            noise_.kind() + "'");
     sign_law_.emplace(family == NoiseModel::Family::kGaussian ? kGaussianNu : noise_.nu());
   } else if (options_.sign_draw != "noise") {
-    throw ConfigError("method.sign_draw = '" + options_.sign_draw + "': expected noise or law");
+    throw ConfigError("method.sign_draw",
+                      "method.sign_draw = '" + options_.sign_draw + "': expected noise or law");
   }
   if (kind == "nsgd") rule_ = StepRule::kNormalized;
   if (kind == "normalized_dcsgd") {

@@ -9,7 +9,8 @@ namespace dcsde {
 
 Schedule::Schedule(const ScheduleOptions& options) : options_(options) {
   if (options_.kind != "constant" && options_.kind != "inv_sqrt" && options_.kind != "piecewise") {
-    throw ConfigError("method.schedule = '" + options_.kind + "' is not a schedule");
+    throw ConfigError("method.schedule",
+                      "method.schedule = '" + options_.kind + "' is not a schedule");
   }
   DCSDE_ASSERT(options_.kind != "piecewise" || !options_.points.empty(),
                "piecewise schedule needs points");

@@ -57,7 +57,7 @@ NoiseModel::NoiseModel(const NoiseOptions& options, Index agents, Index dim)
     family_ = Family::kMinibatch;
     rule_ = ScaleRule::kConstant;
   } else {
-    throw ConfigError("noise.kind = '" + kind_ + "' is not a noise model");
+    throw ConfigError("noise.kind", "noise.kind = '" + kind_ + "' is not a noise model");
   }
   DCSDE_ASSERT(static_cast<Index>(sigma_.size()) == agents, "sigma: one value or one per agent");
   DCSDE_ASSERT(static_cast<Index>(sigma0_.size()) == agents, "sigma0: one value or one per agent");

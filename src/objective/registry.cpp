@@ -50,6 +50,7 @@ const std::vector<Entry>& registry() {
          NetworkFactory factory = installed_network_factory();
          if (!factory)
            throw ConfigError(
+               "problem.objective",
                "problem.objective = 'torch': this dcsde was built without LibTorch; install it "
                "(scripts/setup --with-torch, Debian package libtorch-dev) and rebuild");
          return factory(o);
@@ -84,13 +85,14 @@ std::string list(const std::vector<double>& v) {
   return out + "]";
 }
 
-std::optional<std::string> violated(const std::string& key, const std::string& value,
+std::optional<ConfigError> violated(const std::string& key, const std::string& value,
                                     const std::string& constraint) {
-  return "problem." + key + " = " + value + ". Violated constraint: " + constraint + ".";
+  return ConfigError("problem." + key, "problem." + key + " = " + value +
+                                           ". Violated constraint: " + constraint + ".");
 }
 
 // Keys of the quadratic kinds: the explicit spectrum, or the log-spacing range.
-std::optional<std::string> validate_spectrum(const ObjectiveOptions& o) {
+std::optional<ConfigError> validate_spectrum(const ObjectiveOptions& o) {
   if (!o.eigenvalues.empty()) {
     if (static_cast<Index>(o.eigenvalues.size()) != o.dim) {
       return violated("eigenvalues", list(o.eigenvalues),
@@ -127,8 +129,9 @@ NetworkFactory network_factory() { return installed_network_factory(); }
 
 void Objective::minibatch_gradient(const ConstBatchRef&, const DrawContext&, Index,
                                    BatchRef) const {
-  throw ConfigError("noise.kind = 'minibatch': the objective '" + name() +
-                    "' has no data to draw minibatches from (use objective = 'torch')");
+  throw ConfigError("noise.kind",
+                    "noise.kind = 'minibatch': the objective '" + name() +
+                        "' has no data to draw minibatches from (use objective = 'torch')");
 }
 
 const std::vector<KindInfo>& objective_kinds() {
@@ -140,7 +143,7 @@ const std::vector<KindInfo>& objective_kinds() {
   return kinds;
 }
 
-std::optional<std::string> validate(const ObjectiveOptions& o) {
+std::optional<ConfigError> validate(const ObjectiveOptions& o) {
   if (!find(o.kind)) {
     std::string names;
     for (const KindInfo& k : objective_kinds()) names += (names.empty() ? "" : ", ") + k.kind;
@@ -148,7 +151,7 @@ std::optional<std::string> validate(const ObjectiveOptions& o) {
   }
   if (o.dim < 1) return violated("dim", std::to_string(o.dim), "dim >= 1");
   if (o.kind == "quadratic" || o.kind == "quadratic_rotated") {
-    if (auto message = validate_spectrum(o)) return message;
+    if (auto error = validate_spectrum(o)) return error;
     // H and Q are dense d x d and the QR is O(d^3): keep a typo from allocating gigabytes.
     if (o.kind == "quadratic_rotated" && o.dim > kMaxRotatedDim) {
       return violated("dim", std::to_string(o.dim),
@@ -164,7 +167,7 @@ std::optional<std::string> validate(const ObjectiveOptions& o) {
 }
 
 std::unique_ptr<Objective> make_objective(const ObjectiveOptions& options) {
-  if (auto message = validate(options)) throw ConfigError(*message);
+  if (auto error = validate(options)) throw *error;
   return find(options.kind)->make(options);
 }
 

@@ -177,20 +177,12 @@ void advance_block(const Process& process, const RunOptions& options, const RunS
   Batch G(shape.d, cols);
   RowVector loss(cols), grad_norm(cols), sq_norm(cols), h(cols);
   auto workspace = process.make_workspace(cols);
-  Index live = static_cast<Index>(std::count(s.alive.begin(), s.alive.end(), 1));
   auto freeze = [&](Index c, std::int64_t k) {
     s.alive[static_cast<std::size_t>(c)] = 0;
     state.died_at[static_cast<std::size_t>(first + c)] = k;
     X.col(c).setZero();  // a frozen column is excluded from every aggregate from now on
-    --live;
   };
   for (std::int64_t k = from;; ++k) {
-    // A block whose replicas have all diverged contributes nothing more: skip its steps (the
-    // unstable probes of dcsde threshold end here at once).
-    if (live == 0) {
-      ticker.add(cols * (until - k));
-      break;
-    }
     if (s.next_record < shape.n_rec &&
         k == shape.records[static_cast<std::size_t>(s.next_record)]) {
       objective.value(X, loss);

@@ -53,7 +53,8 @@ std::unique_ptr<Integrator> make_integrator(const std::string& kind) {
     if (info.kind == kind) return info.make();
     names += (names.empty() ? "" : ", ") + info.kind;
   }
-  throw ConfigError("sde.integrator = \"" + kind + "\" is not an integrator (" + names + ")");
+  throw ConfigError("sde.integrator",
+                    "sde.integrator = \"" + kind + "\" is not an integrator (" + names + ")");
 }
 
 }  // namespace dcsde

@@ -425,11 +425,14 @@ std::unique_ptr<UpdateLaw> make_update_law(const Method& method, const LawOption
   if ((kind == "dsgd" || kind == "dcsgd" || kind == "normalized_dcsgd" || kind == "nsgd") &&
       !noise.finite_variance()) {
     throw ConfigError(
+        "noise.nu",
         "noise.nu = " + fmt::format("{}", noise.nu()) + ": the SDE of " + kind +
-        " does not exist under Student-t noise with nu <= 2: the batch-noise covariance Sigma_i is "
-        "infinite, so the diffusion sqrt(eta/N) "
-        "Sigma~^{1/2} of Thm 1 is undefined (papers.md 7.2). This is the papers' point: unbiased "
-        "compression cannot tame heavy tails, while DSignSGD's SDE exists for every nu > 0.");
+            " does not exist under Student-t noise with nu <= 2: the batch-noise covariance "
+            "Sigma_i is "
+            "infinite, so the diffusion sqrt(eta/N) "
+            "Sigma~^{1/2} of Thm 1 is undefined (papers.md 7.2). This is the papers' point: "
+            "unbiased "
+            "compression cannot tame heavy tails, while DSignSGD's SDE exists for every nu > 0.");
   }
   // Minibatch noise has no closed-form scale: only Monte Carlo applies.
   const bool closed_noise = noise.family() != NoiseModel::Family::kMinibatch;
@@ -450,9 +453,9 @@ std::unique_ptr<UpdateLaw> make_update_law(const Method& method, const LawOption
   if (!closed_noise) closed.reset();
   if (options.kind == "closed_form" || (options.kind == "auto" && closed)) {
     if (!closed)
-      throw ConfigError("sde.law = \"closed_form\": " + kind + " with compressor " + compressor +
-                        " and noise " + noise.kind() +
-                        " has no closed-form law; use law = \"monte_carlo\"");
+      throw ConfigError("sde.law", "sde.law = \"closed_form\": " + kind + " with compressor " +
+                                       compressor + " and noise " + noise.kind() +
+                                       " has no closed-form law; use law = \"monte_carlo\"");
     return std::make_unique<ClosedFormLaw>(method, *closed, rule);
   }
   return make_monte_carlo_law(method, options.samples);

@@ -25,14 +25,14 @@ SdeProcess::SdeProcess(const Method& method, const SdeOptions& options)
   } else if (options_.model == "stable") {
     flavour_sign_ = -1;
   } else if (options_.model != "first_order") {
-    throw ConfigError("sde.model = \"" + options_.model +
-                      "\" is not an SDE flavour (first_order, modified, stable)");
+    throw ConfigError("sde.model", "sde.model = \"" + options_.model +
+                                       "\" is not an SDE flavour (first_order, modified, stable)");
   }
   if (flavour_sign_ != 0 && !law_->has_jacobian()) {
-    throw ConfigError("sde.model = \"" + options_.model + "\": the " + options_.model +
-                      " drift needs the derivative of the mean update, which " + law_->name() +
-                      " does not provide for " + method.options().kind +
-                      "; use model = \"first_order\"");
+    throw ConfigError("sde.model", "sde.model = \"" + options_.model + "\": the " + options_.model +
+                                       " drift needs the derivative of the mean update, which " +
+                                       law_->name() + " does not provide for " +
+                                       method.options().kind + "; use model = \"first_order\"");
   }
 }
 

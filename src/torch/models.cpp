@@ -185,8 +185,8 @@ class Gpt final : public Network {
   nn::Linear head_;
 };
 
-void require(bool ok, const std::string& message) {
-  if (!ok) throw ConfigError(message);
+void require(bool ok, const std::string& key, const std::string& message) {
+  if (!ok) throw ConfigError(key, message);
 }
 
 }  // namespace
@@ -201,30 +201,32 @@ NetworkOptions resolved_sizes(const NetworkOptions& options) {
 
 std::shared_ptr<Network> make_network(const NetworkOptions& options, std::uint64_t seed) {
   const NetworkOptions o = resolved_sizes(options);
-  require(o.width >= 1,
+  require(o.width >= 1, "problem.width",
           "problem.width = " + std::to_string(o.width) + ". Violated constraint: width >= 1.");
-  require(o.depth >= 1,
+  require(o.depth >= 1, "problem.depth",
           "problem.depth = " + std::to_string(o.depth) + ". Violated constraint: depth >= 1.");
   torch::manual_seed(seed);
   if (o.model == "mlp") return std::make_shared<Mlp>(o.width, o.depth);
   if (o.model == "resnet") return std::make_shared<ResNet>(o.width, o.depth);
   if (o.model == "vit" || o.model == "gpt") {
-    require(o.heads >= 1 && o.width % o.heads == 0,
+    require(o.heads >= 1 && o.width % o.heads == 0, "problem.heads",
             "problem.heads = " + std::to_string(o.heads) +
                 ". Violated constraint: heads >= 1 divides width (= " + std::to_string(o.width) +
                 ").");
     if (o.model == "vit") {
-      require(o.patch >= 1 && 28 % o.patch == 0,
+      require(o.patch >= 1 && 28 % o.patch == 0, "problem.patch",
               "problem.patch = " + std::to_string(o.patch) +
                   ". Violated constraint: patch divides 28 (1, 2, 4, 7, 14 or 28).");
       return std::make_shared<VisionTransformer>(o.width, o.depth, o.heads, o.patch);
     }
-    require(o.context >= 1, "problem.context = " + std::to_string(o.context) +
-                                ". Violated constraint: context >= 1.");
+    require(
+        o.context >= 1, "problem.context",
+        "problem.context = " + std::to_string(o.context) + ". Violated constraint: context >= 1.");
     return std::make_shared<Gpt>(o.width, o.depth, o.heads, o.context);
   }
-  throw ConfigError("problem.model = \"" + o.model +
-                    "\". Violated constraint: model is one of mlp, resnet, vit, gpt.");
+  throw ConfigError("problem.model",
+                    "problem.model = \"" + o.model +
+                        "\". Violated constraint: model is one of mlp, resnet, vit, gpt.");
 }
 
 }  // namespace dcsde::torch_networks

@@ -55,30 +55,34 @@ NetworkObjective::NetworkObjective(const ObjectiveOptions& objective_options)
     : options_(resolved_sizes(objective_options.network)) {
   const NetworkOptions& o = options_;
   if (o.precision != "float32" && o.precision != "float64") {
-    throw ConfigError("problem.precision = \"" + o.precision +
-                      "\". Violated constraint: precision is float32 or float64.");
+    throw ConfigError("problem.precision",
+                      "problem.precision = \"" + o.precision +
+                          "\". Violated constraint: precision is float32 or float64.");
   }
   if (o.full_batch < 1) {
-    throw ConfigError("problem.full_batch = " + std::to_string(o.full_batch) +
-                      ". Violated constraint: full_batch >= 1.");
+    throw ConfigError("problem.full_batch", "problem.full_batch = " + std::to_string(o.full_batch) +
+                                                ". Violated constraint: full_batch >= 1.");
   }
   if (o.test_examples < 0) {
-    throw ConfigError("problem.test_examples = " + std::to_string(o.test_examples) +
-                      ". Violated constraint: test_examples >= 0.");
+    throw ConfigError("problem.test_examples",
+                      "problem.test_examples = " + std::to_string(o.test_examples) +
+                          ". Violated constraint: test_examples >= 0.");
   }
   const bool wants_text = o.model == "gpt";
   if (o.dataset == "text" && !wants_text) {
-    throw ConfigError("problem.dataset = \"text\": model = \"" + o.model +
-                      "\" classifies images; the text dataset needs model = \"gpt\"");
+    throw ConfigError("problem.dataset",
+                      "problem.dataset = \"text\": model = \"" + o.model +
+                          "\" classifies images; the text dataset needs model = \"gpt\"");
   }
   if (o.dataset == "fashion_mnist" && wants_text) {
-    throw ConfigError(
-        "problem.dataset = \"fashion_mnist\": model = \"gpt\" reads text; set "
-        "dataset = \"text\"");
+    throw ConfigError("problem.dataset",
+                      "problem.dataset = \"fashion_mnist\": model = \"gpt\" reads text; set "
+                      "dataset = \"text\"");
   }
   if (o.dataset != "text" && o.dataset != "fashion_mnist") {
-    throw ConfigError("problem.dataset = \"" + o.dataset +
-                      "\". Violated constraint: dataset is fashion_mnist or text.");
+    throw ConfigError("problem.dataset",
+                      "problem.dataset = \"" + o.dataset +
+                          "\". Violated constraint: dataset is fashion_mnist or text.");
   }
   torch::set_num_threads(std::max(1, o.threads));
   // oneDNN's convolution backward for these small batches ran ~100x slower than ATen's own

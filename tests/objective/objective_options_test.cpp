@@ -11,7 +11,14 @@
 namespace dcsde::testing {
 namespace {
 
-std::string message_of(const ObjectiveOptions& o) { return validate(o).value_or("(valid)"); }
+// The message of the violation, checked to be about the key it starts with.
+std::string message_of(const ObjectiveOptions& o) {
+  const std::optional<ConfigError> error = validate(o);
+  if (!error) return "(valid)";
+  const std::string message = error->what();
+  EXPECT_EQ(message.rfind(error->key() + " = ", 0), 0u) << message;
+  return message;
+}
 
 TEST(ObjectiveOptions, DefaultsAreValidForEveryKind) {
   for (const std::string& kind : kind_names()) {

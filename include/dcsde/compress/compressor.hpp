@@ -92,8 +92,9 @@ struct CompressorOptions {
 // Ceres-style validation against dimension d (d >= 1 and d < 2^32, the wire header's limit).
 // Returns true if valid; otherwise writes a sentence such as
 //   "compressor.k = 0. Violated constraint: 1 <= k <= dim = 10."
-// into *error (when not null) and returns false.
-bool compressor_options_valid(const CompressorOptions& options, Index dim, std::string* error);
+// into *error and the key ("compressor.k") into *key (when not null) and returns false.
+bool compressor_options_valid(const CompressorOptions& options, Index dim, std::string* error,
+                              std::string* key = nullptr);
 
 struct CompressorKindInfo {
   std::string kind;

@@ -18,9 +18,18 @@ class Error : public std::runtime_error {
 
 // An experiment file or command-line value that violates the schema. `what()` reads like
 //   exp.toml:7:6: noise.nu = -1. Violated constraint: nu > 0.
+//
+// An error about one key carries it (`key()`, e.g. "method.kind"; its message starts with it), so
+// that config/parse.cpp prefixes the file:line:col where the key was written without reading the
+// message's text. An error about no single key has an empty key.
 class ConfigError : public Error {
  public:
   using Error::Error;
+  ConfigError(std::string key, const std::string& message) : Error(message), key_(std::move(key)) {}
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string key_;
 };
 
 // A compressed message that cannot be decoded: truncated, or a field out of range. `what()`

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "dcsde/core/error.hpp"
 #include "dcsde/core/rng.hpp"
 #include "dcsde/core/types.hpp"
 #include "dcsde/objective/network.hpp"
@@ -97,9 +98,9 @@ struct KindInfo {
 };
 const std::vector<KindInfo>& objective_kinds();
 
-// Checks the options; on a violation returns a message that starts with the key, worded like
+// Checks the options; on a violation returns the error, about its key, worded like
 //   problem.eigen_min = -1. Violated constraint: eigen_min > 0.
-std::optional<std::string> validate(const ObjectiveOptions& options);
+std::optional<ConfigError> validate(const ObjectiveOptions& options);
 
 // Builds the objective of options.kind. Throws ConfigError with validate()'s message if the
 // options are invalid.
