@@ -107,6 +107,7 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
   if (kind == "nsgd") rule_ = StepRule::kNormalized;
   if (kind == "normalized_dcsgd") {
     rule_ = StepRule::kEq15;
+    norm_of_gradient_ = options_.norm_of == "gradient";
     const ObjectiveConstants constants = objective_.constants();
     auto l0 = options_.L0 ? options_.L0 : constants.L0;
     auto l1 = options_.L1 ? options_.L1 : constants.L1;
@@ -273,7 +274,7 @@ void Method::law_signs(Index agent, const DrawContext& ctx, Index c, MethodWorks
 }
 
 void Method::prepare(const ConstBatchRef& X, MethodWorkspace& ws) const {
-  if (!minibatch_ || (rule_ == StepRule::kEq15 && options_.norm_of == "gradient"))
+  if (!minibatch_ || (rule_ == StepRule::kEq15 && norm_of_gradient_))
     objective_.gradient(X, ws.gradient);
 }
 
@@ -338,8 +339,7 @@ void Method::finish(BatchRef X, std::int64_t k, MethodWorkspace& ws,
       step_sizes.setConstant(options_.lr * eta_k);
       break;
     case StepRule::kEq15: {
-      ws.norms = options_.norm_of == "gradient" ? ws.gradient.colwise().norm()
-                                                : ws.direction.colwise().norm();
+      ws.norms = norm_of_gradient_ ? ws.gradient.colwise().norm() : ws.direction.colwise().norm();
       step_sizes =
           (2.0 * options_.eps * eta_k) / ((l0_ + l1_ * ws.norms.array()) * norm_p_ + norm_q_);
       break;

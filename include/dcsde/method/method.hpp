@@ -170,9 +170,10 @@ class Method final {
   Schedule schedule_;
   Aggregation aggregation_ = Aggregation::kAverage;
   StepRule rule_ = StepRule::kScheduled;
-  bool compress_ = true;    // false for the identity compressor: skip the copy
-  bool minibatch_ = false;  // agents draw minibatch gradients from the objective's data
-  bool sparse_ = false;     // the fused path of step() (sparse compressor, closed-form noise)
+  bool compress_ = true;           // false for the identity compressor: skip the copy
+  bool minibatch_ = false;         // agents draw minibatch gradients from the objective's data
+  bool norm_of_gradient_ = false;  // Eq. 15 normalizes by ||grad f|| (options_.norm_of, read once)
+  bool sparse_ = false;  // the fused path of step() (sparse compressor, closed-form noise)
   std::optional<SignLaw> sign_law_;  // sign_draw = "law"
   double l0_ = 0, l1_ = 0, norm_p_ = 1, norm_q_ = 0;
 };

@@ -28,7 +28,9 @@ class Schedule final {
   const std::string& kind() const { return options_.kind; }
 
  private:
+  enum class Kind { kConstant, kInvSqrt, kPiecewise };
   ScheduleOptions options_;
+  Kind kind_ = Kind::kConstant;  // options_.kind, read once: multiplier() runs every step
 };
 
 }  // namespace dcsde
