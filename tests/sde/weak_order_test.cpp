@@ -224,7 +224,8 @@ TEST(WeakOrder, StableSdeWithNoiseIsFirstOrder) {
   EXPECT_LT(slope, 1.4);
 }
 
-// Weak order 2 of the Heun integrator for additive noise (sde/integrator.hpp), against Euler-Maruyama's 1.
+// Weak order 2 of the Heun integrator for additive noise (sde/integrator.hpp), against
+// Euler-Maruyama's 1.
 //
 // DSGD on f = 1/2 sum_j lambda_j x_j^2 (lambda = 1, 2, 4), Gaussian noise s, N = 1: the SDE
 //   dX_j = -lambda_j X_j dt + sqrt(eta) s dW_j
