@@ -10,6 +10,7 @@
 #include <map>
 
 #include "dcsde/run/checkpoint.hpp"
+#include "dcsde/sde/law.hpp"
 #include "schema.hpp"
 
 namespace dcsde::detail {
@@ -105,10 +106,7 @@ std::vector<MemoryPart> sde_parts(const Experiment& e, const Shape& s) {
   const std::string& compressor = e.compressor.kind;
   const bool averaged =
       kind == "dsgd" || kind == "dcsgd" || kind == "normalized_dcsgd" || kind == "nsgd";
-  const bool closed = e.noise.kind != "minibatch" &&
-                      ((averaged && (compressor == "identity" || compressor == "bernoulli" ||
-                                     compressor == "rand_k")) ||
-                       kind == "dsignsgd" || kind == "majority_vote");
+  const bool closed = has_closed_form_law(kind, compressor, e.noise.kind == "minibatch");
   const bool monte_carlo =
       e.sde->law.kind == "monte_carlo" || (e.sde->law.kind == "auto" && !closed);
   const bool hvp = e.sde->model != "first_order";

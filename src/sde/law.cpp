@@ -418,6 +418,33 @@ void UpdateLaw::mean_direction_jacobian(const ConstBatchRef&, const ConstBatchRe
   DCSDE_ASSERT(false, "this update law has no Jacobian; check has_jacobian() first");
 }
 
+namespace {
+
+// The closed-form law of a method, compressor and noise, if there is one (has_closed_form_law).
+std::optional<ClosedFormLaw::Kind> closed_form_kind(const std::string& kind,
+                                                    const std::string& compressor,
+                                                    bool minibatch_noise) {
+  // Minibatch noise has no closed-form scale: only Monte Carlo applies.
+  if (minibatch_noise) return std::nullopt;
+  if (kind == "dsgd" || kind == "dcsgd" || kind == "normalized_dcsgd" || kind == "nsgd") {
+    // The averaged direction D has a closed-form law for these compressors (Thm 1).
+    if (compressor == "identity") return ClosedFormLaw::Kind::kAverage;
+    if (compressor == "bernoulli") return ClosedFormLaw::Kind::kBernoulli;
+    if (compressor == "rand_k") return ClosedFormLaw::Kind::kRandK;
+    return std::nullopt;
+  }
+  if (kind == "dsignsgd") return ClosedFormLaw::Kind::kSign;
+  if (kind == "majority_vote") return ClosedFormLaw::Kind::kMajority;
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool has_closed_form_law(const std::string& method, const std::string& compressor,
+                         bool minibatch_noise) {
+  return closed_form_kind(method, compressor, minibatch_noise).has_value();
+}
+
 std::unique_ptr<UpdateLaw> make_update_law(const Method& method, const LawOptions& options) {
   const std::string kind = method.options().kind;
   const std::string compressor = method.compressor().name();
@@ -434,23 +461,13 @@ std::unique_ptr<UpdateLaw> make_update_law(const Method& method, const LawOption
             "unbiased "
             "compression cannot tame heavy tails, while DSignSGD's SDE exists for every nu > 0.");
   }
-  // Minibatch noise has no closed-form scale: only Monte Carlo applies.
-  const bool closed_noise = noise.family() != NoiseModel::Family::kMinibatch;
-  std::optional<ClosedFormLaw::Kind> closed;
+  const std::optional<ClosedFormLaw::Kind> closed =
+      closed_form_kind(kind, compressor, noise.family() == NoiseModel::Family::kMinibatch);
   auto rule = ClosedFormLaw::StepRule::kScheduled;
-  if (kind == "dsgd" || kind == "dcsgd" || kind == "normalized_dcsgd" || kind == "nsgd") {
-    // The averaged direction D has a closed-form law for these compressors (Thm 1).
-    if (compressor == "identity") closed = ClosedFormLaw::Kind::kAverage;
-    if (compressor == "bernoulli") closed = ClosedFormLaw::Kind::kBernoulli;
-    if (compressor == "rand_k") closed = ClosedFormLaw::Kind::kRandK;
-    if (kind == "nsgd") rule = ClosedFormLaw::StepRule::kNsgd;
-    if (kind == "normalized_dcsgd")
-      rule = method.options().norm_of == "gradient" ? ClosedFormLaw::StepRule::kEq15Gradient
-                                                    : ClosedFormLaw::StepRule::kEq15Aggregate;
-  }
-  if (kind == "dsignsgd") closed = ClosedFormLaw::Kind::kSign;
-  if (kind == "majority_vote") closed = ClosedFormLaw::Kind::kMajority;
-  if (!closed_noise) closed.reset();
+  if (kind == "nsgd") rule = ClosedFormLaw::StepRule::kNsgd;
+  if (kind == "normalized_dcsgd")
+    rule = method.options().norm_of == "gradient" ? ClosedFormLaw::StepRule::kEq15Gradient
+                                                  : ClosedFormLaw::StepRule::kEq15Aggregate;
   if (options.kind == "closed_form" || (options.kind == "auto" && closed)) {
     if (!closed)
       throw ConfigError("sde.law", "sde.law = \"closed_form\": " + kind + " with compressor " +

@@ -104,6 +104,13 @@ struct LawOptions {
   Index samples = 64;         // monte_carlo: M
 };
 
+// Whether a closed-form law exists for `method` (a method.kind) with `compressor` (a
+// compressor.kind) under injected noise (not minibatch): the averaged methods with identity,
+// Bernoulli or rand-k compression (Thm 1) and the sign methods. make_update_law's choice, asked
+// before anything is built (config/limits.cpp's memory estimate).
+bool has_closed_form_law(const std::string& method, const std::string& compressor,
+                         bool minibatch_noise);
+
 // The law of `method`'s update. kind = auto takes the closed form where one exists (for nsgd and
 // normalized_dcsgd on ||D||, the delta method above), else Monte Carlo (other compressors,
 // minibatch noise). Throws ConfigError when no law exists (DCSGD with infinite-variance noise) or
