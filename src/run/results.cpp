@@ -2,11 +2,9 @@
 
 #include <fmt/format.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 
 #include "dcsde/core/error.hpp"
 #include "dcsde/plot_script.hpp"
