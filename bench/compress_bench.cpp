@@ -19,7 +19,10 @@ namespace dcsde {
 namespace {
 
 CompressorOptions bench_options(const std::string& kind, Index d) {
-  return {.kind = kind, .k = d / 100, .p = 0.01, .levels = kind == "qsgd" ? 15 : 8};
+  return {.kind = *kind_named<CompressorKind>(kind),
+          .k = d / 100,
+          .p = 0.01,
+          .levels = kind == "qsgd" ? 15 : 8};
 }
 
 Vector input(Index d) {
@@ -93,8 +96,8 @@ void register_all() {
   for (const Index d : {Index{10000}, Index{1000000}, Index{10000000}}) {
     const std::string n = std::to_string(d);
     benchmark::RegisterBenchmark(("reference/memcpy/" + n).c_str(), bm_memcpy, d);
-    for (const auto& info : compressor_kinds()) {
-      const std::string& kind = info.kind;
+    for (const CompressorSpec& spec : kind_specs(CompressorKind{})) {
+      const std::string kind(spec.name);
       benchmark::RegisterBenchmark((kind + "/apply/" + n).c_str(), bm_apply, kind, d);
       benchmark::RegisterBenchmark((kind + "/encode/" + n).c_str(), bm_encode, kind, d);
       benchmark::RegisterBenchmark((kind + "/decode/" + n).c_str(), bm_decode, kind, d);

@@ -107,11 +107,13 @@ void bench_dimension(const dist::Session& session, Index d, int reps) {
     std::string label;
     dcsde::CompressorOptions options;
   };
+  using dcsde::CompressorKind;
   const std::vector<Kind> kinds = {
-      {"dsgd identity gather", {.kind = "identity"}},
-      {"sign (dsignsgd)", {.kind = "sign"}},
-      {"rand_k k=d/100 (dcsgd)", {.kind = "rand_k", .k = std::max<Index>(1, d / 100)}},
-      {"qsgd s=1 (dcsgd)", {.kind = "qsgd", .levels = 1}},
+      {"dsgd identity gather", {.kind = CompressorKind::kIdentity}},
+      {"sign (dsignsgd)", {.kind = CompressorKind::kSign}},
+      {"rand_k k=d/100 (dcsgd)",
+       {.kind = CompressorKind::kRandK, .k = std::max<Index>(1, d / 100)}},
+      {"qsgd s=1 (dcsgd)", {.kind = CompressorKind::kQsgd, .levels = 1}},
   };
   const dist::AgentPartition partition{ranks, ranks};
   std::vector<std::uint8_t> segment, overflow, all, overflow_all;

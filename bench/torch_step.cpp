@@ -143,7 +143,7 @@ int run(const Args& args) {
   dcsde::Assembled built = dcsde::assemble(e);
   const Index d = built.objective->dim();
   // rand_k's k depends on d: the compressor and method are rebuilt with it.
-  if (e.compressor.kind == "rand_k") {
+  if (e.compressor.kind == dcsde::CompressorKind::kRandK) {
     e.compressor.k = args.k > 0 ? args.k : std::max<Index>(1, d / args.k_divisor);
     built.compressor = dcsde::make_compressor(e.compressor, d);
     built.method = std::make_unique<dcsde::Method>(e.method, *built.objective, *built.noise,
@@ -214,11 +214,14 @@ int run(const Args& args) {
   if (!X.allFinite()) std::fprintf(stderr, "torch_step: warning: the iterate is not finite\n");
 
   const double ms = 1e3;
+  // Coordinates an agent sends: k for the kinds that read it, else d.
+  const Index kept =
+      (dcsde::spec_of(e.compressor.kind).keys & dcsde::kCompressorK) ? e.compressor.k : d;
   const double fb = median(t.forward_backward) * ms, comp = median(t.compress) * ms,
                agg = median(t.aggregate) * ms, prep = median(t.prepare) * ms;
   std::printf("dcsde %s %s: d = %lld, k = %lld, N = %lld, B = %lld, %d steps, %s time\n",
-              e.method.kind.c_str(), compressor.name().c_str(), static_cast<long long>(d),
-              static_cast<long long>(e.compressor.kind == "rand_k" ? e.compressor.k : d),
+              std::string(kind_name(e.method.kind)).c_str(), compressor.name().c_str(),
+              static_cast<long long>(d), static_cast<long long>(kept),
               static_cast<long long>(agents), static_cast<long long>(e.noise.batch), args.steps,
               args.clock.c_str());
   std::printf(
@@ -231,8 +234,7 @@ int run(const Args& args) {
       "\"batch\": %lld, \"steps\": %d, \"threads\": %d, \"clock\": \"%s\", \"step_ms\": %.6f, "
       "\"instrumented_step_ms\": %.6f, \"prepare_ms\": %.6f, \"forward_backward_ms\": %.6f, "
       "\"compress_ms\": %.6f, \"aggregate_ms\": %.6f, \"compress_aggregate_ms\": %.6f}\n",
-      compressor.name().c_str(), static_cast<long long>(d),
-      static_cast<long long>(e.compressor.kind == "rand_k" ? e.compressor.k : d),
+      compressor.name().c_str(), static_cast<long long>(d), static_cast<long long>(kept),
       static_cast<long long>(agents), static_cast<long long>(e.noise.batch), args.steps,
       args.threads, args.clock.c_str(), median(whole) * ms, median(t.total) * ms, prep, fb, comp,
       agg, comp + agg);

@@ -10,11 +10,21 @@
 namespace dcsde::cli {
 namespace {
 
-template <typename Infos>
-void print_kinds(const char* title, const char* key, const Infos& infos) {
-  std::printf("%s (%s):\n", title, key);
-  for (const auto& info : infos)
+// The objectives' registry (objective/objectives.hpp).
+void print_objectives() {
+  std::printf("Objectives (problem.objective):\n");
+  for (const auto& info : objective_kinds())
     std::printf("  %-18s %s\n", info.kind.c_str(), info.meaning.c_str());
+  std::printf("\n");
+}
+
+// A family's kinds, from its specs (core/kind.hpp).
+template <typename Kind>
+void print_kinds(const char* title, const char* key) {
+  std::printf("%s (%s):\n", title, key);
+  for (const auto& spec : kind_specs(Kind{}))
+    std::printf("  %-18s %.*s\n", std::string(spec.name).c_str(),
+                static_cast<int>(spec.meaning.size()), spec.meaning.data());
   std::printf("\n");
 }
 
@@ -28,15 +38,16 @@ int list(bool markdown) {
                   k.type.c_str(), k.default_value.c_str(), k.meaning.c_str());
     return 0;
   }
-  print_kinds("Objectives", "problem.objective", objective_kinds());
-  print_kinds("Noise models", "noise.kind", noise_kinds());
-  print_kinds("Compressors", "compressor.kind", compressor_kinds());
-  print_kinds("Methods", "method.kind", method_kinds());
-  print_kinds("SDE integrators", "sde.integrator", integrator_kinds());
-  std::printf(
-      "Schedules (method.schedule):\n  constant           eta_k = 1\n"
-      "  inv_sqrt           eta_k = 1/sqrt(k+1)\n"
-      "  piecewise          eta_k from method.schedule_points = [[step, multiplier], ...]\n\n");
+  print_objectives();
+  print_kinds<NoiseKind>("Noise models", "noise.kind");
+  print_kinds<CompressorKind>("Compressors", "compressor.kind");
+  print_kinds<MethodKind>("Methods", "method.kind");
+  print_kinds<ScheduleKind>("Schedules", "method.schedule");
+  print_kinds<SignDraw>("Sign draws", "method.sign_draw");
+  print_kinds<NormOf>("Norms of Eq. 15", "method.norm_of");
+  print_kinds<SdeModel>("SDE models", "sde.model");
+  print_kinds<IntegratorKind>("SDE integrators", "sde.integrator");
+  print_kinds<LawKind>("SDE laws", "sde.law");
   std::printf(
       "Backends (dcsde run --backend):\n"
       "  local              N agents simulated in one process (OpenMP over replicas)\n");

@@ -81,10 +81,7 @@ fs::path run_threshold(const Claim& claim, const ClaimThreshold& t, const fs::pa
   o.low = t.low;
   o.high = t.high;
   o.sde_models = t.sde;
-  o.criteria.clear();
-  for (const std::string& c : t.criteria)
-    o.criteria.push_back(c == "almost_sure" ? StabilityCriterion::kAlmostSure
-                                            : StabilityCriterion::kMeanSquare);
+  o.criteria = t.criteria;
   o.tolerance = t.tolerance;
   o.keep_absent = true;
   std::vector<std::string> sets = t.sets;

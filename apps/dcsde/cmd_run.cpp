@@ -64,7 +64,8 @@ void print_summary(const ExperimentResults& r) {
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
     const Experiment& e = plan.points[i].experiment;
     const PointResult& result = r.points[i];
-    print_row(plan.points[i].label, e.method.kind, e.compressor.kind, result.optimizer);
+    print_row(plan.points[i].label, std::string(kind_name(e.method.kind)),
+              std::string(kind_name(e.compressor.kind)), result.optimizer);
     if (!result.optimizer.final_metrics.empty()) {
       std::string held_out = "  held-out (final state):";
       for (const auto& [metric, value] : result.optimizer.final_metrics)
@@ -74,7 +75,8 @@ void print_summary(const ExperimentResults& r) {
     if (!result.communication_brief.empty())
       std::printf("  %s\n", result.communication_brief.c_str());
     if (result.sde) {
-      print_row("  SDE " + e.sde->model + ", " + result.law, e.sde->integrator, "", *result.sde);
+      print_row("  SDE " + std::string(kind_name(e.sde->model)) + ", " + result.law,
+                std::string(kind_name(e.sde->integrator)), "", *result.sde);
       const auto& w = result.weak->loss;
       if (w)
         std::printf("  weak error max_k |E f(x_k) - E f(X_k)| = %.4g +- %.2g (at step %lld)\n",

@@ -17,17 +17,24 @@ namespace dcsde::cli {
 namespace fs = std::filesystem;
 namespace {
 
-std::vector<std::string> split(const std::string& list) {
-  std::vector<std::string> out;
+// "first_order,stable" -> the SDE models; ConfigError naming --sde for an unknown one.
+std::vector<SdeModel> models_of(const std::string& list) {
+  std::vector<SdeModel> out;
   std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (item.empty()) continue;
+    const auto model = kind_named<SdeModel>(item);
+    if (!model)
+      throw ConfigError("--sde " + item + ": unknown SDE model; the models are " +
+                        kind_names<SdeModel>(", "));
+    out.push_back(*model);
+  }
   return out;
 }
 
+// One criterion by name, or both ("both").
 std::vector<StabilityCriterion> criteria_of(const std::string& name) {
-  if (name == "mean_square") return {StabilityCriterion::kMeanSquare};
-  if (name == "almost_sure") return {StabilityCriterion::kAlmostSure};
+  if (auto criterion = kind_named<StabilityCriterion>(name)) return {*criterion};
   return {StabilityCriterion::kMeanSquare, StabilityCriterion::kAlmostSure};
 }
 
@@ -64,7 +71,7 @@ int threshold(const ThresholdArgs& args) {
   o.key = args.key;
   o.low = args.low;
   o.high = args.high;
-  o.sde_models = split(args.sde);
+  o.sde_models = models_of(args.sde);
   o.criteria = criteria_of(args.criterion);
   o.tolerance = args.tolerance;
   if (!args.quiet)

@@ -1,5 +1,8 @@
 #include "dcsde/compress/compressor.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
 
 #include "dcsde/core/error.hpp"
@@ -38,28 +41,57 @@ bool compressor_options_valid(const CompressorOptions& options, Index dim, std::
   if (dim < 1 || dim > Index{0xffffffff}) {
     return violated(error, key, "dimension", std::to_string(dim), "1 <= d < 2^32");
   }
-  bool known = false;
-  for (const auto& info : compressor_kinds()) known = known || info.kind == options.kind;
-  if (!known) {
-    std::string kinds;
-    for (const auto& info : compressor_kinds()) kinds += (kinds.empty() ? "" : " | ") + info.kind;
-    return violated(error, key, "kind", "'" + options.kind + "'", "kind is one of " + kinds);
-  }
-  const std::string& kind = options.kind;
-  if ((kind == "rand_k" || kind == "top_k") && (options.k < 1 || options.k > dim)) {
+  const CompressorSpec& spec = spec_of(options.kind);
+  if ((spec.keys & kCompressorK) && (options.k < 1 || options.k > dim)) {
     return violated(error, key, "k", std::to_string(options.k),
                     "1 <= k <= dim = " + std::to_string(dim));
   }
-  if (kind == "bernoulli" && !(options.p > 0.0 && options.p <= 1.0)) {
-    return violated(error, key, "p", std::to_string(options.p), "0 < p <= 1");
+  if ((spec.keys & kCompressorP) && !(options.p > 0.0 && options.p <= 1.0)) {
+    return violated(error, key, "p", fmt::format("{}", options.p), "0 < p <= 1");
   }
-  if (kind == "qsgd" && options.levels < 1) {
-    return violated(error, key, "levels", std::to_string(options.levels), "levels >= 1");
-  }
-  if (kind == "natural_dithering" && (options.levels < 1 || options.levels > 1024)) {
-    return violated(error, key, "levels", std::to_string(options.levels), "1 <= levels <= 1024");
+  if ((spec.keys & kCompressorLevels) && (options.levels < 1 || options.levels > spec.max_levels)) {
+    return violated(
+        error, key, "levels", std::to_string(options.levels),
+        "1 <= levels <= " + std::to_string(spec.max_levels) + " for " + std::string(spec.name));
   }
   return true;
+}
+
+std::optional<double> keep_probability(const CompressorOptions& options, Index dim) {
+  switch (spec_of(options.kind).law) {
+    case CompressionLaw::kIdentity:
+      return 1.0;
+    case CompressionLaw::kBernoulli:
+      return options.p;
+    case CompressionLaw::kRandK:
+      return static_cast<double>(options.k) / static_cast<double>(dim);
+    case CompressionLaw::kNone:
+      break;
+  }
+  return std::nullopt;
+}
+
+std::optional<CompressorOptions> with_omega(const CompressorOptions& options, Index dim,
+                                            double omega) {
+  CompressorOptions out = options;
+  switch (spec_of(options.kind).law) {
+    case CompressionLaw::kRandK: {
+      const double k = static_cast<double>(dim) / (1.0 + omega);
+      const double rounded = std::round(k);
+      if (rounded < 1.0 || std::abs(k - rounded) > 1e-9 * std::max(1.0, k))
+        throw ConfigError("compressor.k", fmt::format("compressor.k = d / (1 + omega) = {:.6g} is "
+                                                      "not a positive integer; choose factors "
+                                                      "that give one",
+                                                      k));
+      out.k = static_cast<Index>(rounded);
+      return out;
+    }
+    case CompressionLaw::kBernoulli:
+      out.p = 1.0 / (1.0 + omega);
+      return out;
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace dcsde

@@ -19,20 +19,22 @@ ExperimentBound experiment_bound(const Experiment& e) {
     out.bound.reason = std::move(why);
     return out;
   };
-  const std::string& method = e.method.kind;
-  const std::string theorem = method == "dsignsgd" ? "Thm 4 (DSignSGD)" : "Thm 3 (DCSGD)";
-  if (method != "dsgd" && method != "dcsgd" && method != "dsignsgd")
+  const std::string method(kind_name(e.method.kind));
+  const PaperOneTheory theory = spec_of(e.method.kind).theory;
+  const std::string theorem =
+      theory == PaperOneTheory::kDsignsgd ? "Thm 4 (DSignSGD)" : "Thm 3 (DCSGD)";
+  if (theory == PaperOneTheory::kNone)
     return refuse("none", "the papers give no bound for method.kind = " + method +
                               " (Thm 3 covers dsgd and dcsgd, Thm 4 dsignsgd)");
-  if (e.method.schedule.kind != "constant")
+  if (e.method.schedule.kind != ScheduleKind::kConstant)
     return refuse(theorem, "the theorem assumes a constant learning rate; method.schedule = " +
-                               e.method.schedule.kind);
+                               std::string(kind_name(e.method.schedule.kind)));
   if (!k.f_star)
     return refuse(theorem, "f* of " + e.objective.kind + " is unknown, so f(X_0) - f* is");
   const NoiseModel& noise = *a.noise;
   if (noise.scale_rule() != NoiseModel::ScaleRule::kConstant)
     return refuse(theorem, "the theorem assumes a noise scale independent of x; noise.kind = " +
-                               e.noise.kind + " is affine in ||grad f||");
+                               noise.name() + " is affine in ||grad f||");
   const double coordinate_mean_square =
       e.noise.coordinate_scale.empty()
           ? 1.0
@@ -40,7 +42,7 @@ ExperimentBound experiment_bound(const Experiment& e) {
                     .squaredNorm() /
                 static_cast<double>(e.objective.dim);
   const double gap = f0[0] - *k.f_star;
-  if (method == "dsignsgd") {
+  if (theory == PaperOneTheory::kDsignsgd) {
     if (noise.family() == NoiseModel::Family::kNone)
       return refuse(theorem, "Thm 4 needs noise (Z ~ sigma t_nu, sigma > 0); noise.kind = none");
     if (!e.noise.coordinate_scale.empty() ||

@@ -82,19 +82,23 @@ ClaimThreshold parse_threshold(const toml::node& node, const std::filesystem::pa
     throw ConfigError(at + ": claim '" + claim + "': threshold experiment file " +
                       t.experiment.string() + " does not exist");
   t.key = required_string(*table, "key", at, what);
-  t.sde = string_array(*table, "sde", what);
-  for (const std::string& m : t.sde)
-    if (m != "first_order" && m != "modified" && m != "stable")
+  for (const std::string& m : string_array(*table, "sde", what)) {
+    const auto model = kind_named<SdeModel>(m);
+    if (!model)
       throw ConfigError(detail::where(*table->get("sde")) + ": claim.thresholds.sde: unknown " +
-                        "SDE model '" + detail::clip(m) + "'; the models are first_order, " +
-                        "modified, stable");
-  t.criteria = string_array(*table, "criteria", what);
-  for (const std::string& c : t.criteria)
-    if (c != "mean_square" && c != "almost_sure")
+                        "SDE model '" + detail::clip(m) + "'; the models are " +
+                        kind_names<SdeModel>(", "));
+    t.sde.push_back(*model);
+  }
+  for (const std::string& c : string_array(*table, "criteria", what)) {
+    const auto criterion = kind_named<StabilityCriterion>(c);
+    if (!criterion)
       throw ConfigError(detail::where(*table->get("criteria")) +
                         ": claim.thresholds.criteria: unknown criterion '" + detail::clip(c) +
-                        "'; the criteria are mean_square, almost_sure");
-  if (t.criteria.empty()) t.criteria = {"mean_square"};
+                        "'; the criteria are " + kind_names<StabilityCriterion>(", "));
+    t.criteria.push_back(*criterion);
+  }
+  if (t.criteria.empty()) t.criteria = {StabilityCriterion::kMeanSquare};
   t.sets = string_array(*table, "set", what);
   t.low = number(*table, "low");
   t.high = number(*table, "high");

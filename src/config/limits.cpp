@@ -102,14 +102,11 @@ std::vector<MemoryPart> runner_parts(const Shape& s, const std::string& process,
 // The SDE's block workspace: sde/sde.cpp SdeWorkspace and its law's (sde/law.cpp,
 // sde/monte_carlo_law.cpp), the law chosen as make_update_law chooses it.
 std::vector<MemoryPart> sde_parts(const Experiment& e, const Shape& s) {
-  const std::string& kind = e.method.kind;
-  const std::string& compressor = e.compressor.kind;
-  const bool averaged =
-      kind == "dsgd" || kind == "dcsgd" || kind == "normalized_dcsgd" || kind == "nsgd";
-  const bool closed = has_closed_form_law(kind, compressor, e.noise.kind == "minibatch");
+  const bool averaged = spec_of(e.method.kind).needs != CompressorNeed::kSigns;
+  const bool closed = has_closed_form_law(e.method.kind, e.compressor.kind, e.noise.kind);
   const bool monte_carlo =
-      e.sde->law.kind == "monte_carlo" || (e.sde->law.kind == "auto" && !closed);
-  const bool hvp = e.sde->model != "first_order";
+      e.sde->law.kind == LawKind::kMonteCarlo || (e.sde->law.kind == LawKind::kAuto && !closed);
+  const bool hvp = spec_of(e.sde->model).drift_sign != 0;
   const double m = static_cast<double>(e.sde->law.samples);
   double workspace = 7.0 * s.d * s.cols * kDouble + 2.0 * s.cols * kDouble;
   if (monte_carlo) {
@@ -118,7 +115,9 @@ std::vector<MemoryPart> sde_parts(const Experiment& e, const Shape& s) {
     return runner_parts(s, "sde", workspace,
                         {"problem.dim", "sde.law_samples", "run.threads", "run.block_size"});
   }
-  const double noise_dim = compressor == "rand_k" && averaged ? 2.0 * s.d : s.d;
+  // ClosedFormLaw::noise_dim (sde/law.cpp): rand-k's law draws 2d normals.
+  const double noise_dim =
+      spec_of(e.compressor.kind).law == CompressionLaw::kRandK && averaged ? 2.0 * s.d : s.d;
   workspace += noise_dim * s.cols * kDouble + 3.0 * s.d * s.cols * kDouble +
                (4.0 * s.d + s.agents + 1.0) * kDouble + objective_scratch(e, s.d, s.cols, hvp);
   return runner_parts(s, "sde", workspace, {"problem.dim", "run.threads", "run.block_size"});
@@ -211,7 +210,9 @@ std::vector<MemoryPart> estimate_memory(const Experiment& e) {
     build.push_back(
         {"building the data's d x d Gram matrix", 2.0 * s.d * s.d * kDouble, {"problem.dim"}});
   }
-  const bool sparse = e.compressor.kind == "rand_k" && e.noise.kind != "minibatch";
+  // Method::sparse_step (method/method.cpp): no message buffers.
+  const bool sparse =
+      spec_of(e.compressor.kind).sparse && spec_of(e.noise.kind).family != NoiseFamily::kMinibatch;
   std::vector<MemoryPart> optimizer = runner_parts(
       s, "optimizer",
       method_workspace(s.d, s.cols, !sparse) + objective_scratch(e, s.d, s.cols, false),

@@ -155,12 +155,6 @@ void validate(const Experiment& e, const Located& at, std::optional<double> avai
 
   if (e.agents < 1) violated(at, "agents.count", "", "count >= 1");
 
-  const auto& nk = noise_kinds();
-  if (std::none_of(nk.begin(), nk.end(), [&](const auto& k) { return k.kind == e.noise.kind; })) {
-    std::vector<std::string> names;
-    for (const auto& k : nk) names.push_back(k.kind);
-    violated(at, "noise.kind", e.noise.kind, "one of " + join(names, ", "));
-  }
   check_per_agent(at, "noise.sigma", e.noise.sigma, e.agents, false);
   check_per_agent(at, "noise.sigma0", e.noise.sigma0, e.agents, false);
   check_per_agent(at, "noise.sigma1", e.noise.sigma1, e.agents, false);
@@ -175,45 +169,24 @@ void validate(const Experiment& e, const Located& at, std::optional<double> avai
         violated(at, "noise.coordinate_scale", num(c), "every value > 0");
   }
 
-  const auto& ck = compressor_kinds();
-  if (std::none_of(ck.begin(), ck.end(),
-                   [&](const auto& k) { return k.kind == e.compressor.kind; })) {
-    std::vector<std::string> names;
-    for (const auto& k : ck) names.push_back(k.kind);
-    violated(at, "compressor.kind", e.compressor.kind, "one of " + join(names, ", "));
-  }
-  if ((e.compressor.kind == "rand_k" || e.compressor.kind == "top_k") &&
-      (e.compressor.k < 1 || e.compressor.k > d))
-    violated(at, "compressor.k", std::to_string(e.compressor.k),
-             "1 <= k <= dim = " + std::to_string(d));
-  if (e.compressor.kind == "bernoulli" && !(e.compressor.p > 0.0 && e.compressor.p <= 1.0))
-    violated(at, "compressor.p", num(e.compressor.p), "0 < p <= 1");
-  if ((e.compressor.kind == "qsgd" || e.compressor.kind == "natural_dithering") &&
-      (e.compressor.levels < 1 || e.compressor.levels > 30))
-    violated(at, "compressor.levels", std::to_string(e.compressor.levels), "1 <= levels <= 30");
+  std::string compressor_error, compressor_key;
+  if (!compressor_options_valid(e.compressor, d, &compressor_error, &compressor_key))
+    throw located(at, ConfigError(compressor_key, compressor_error));
 
-  const auto& mk = method_kinds();
-  if (std::none_of(mk.begin(), mk.end(), [&](const auto& k) { return k.kind == e.method.kind; })) {
-    std::vector<std::string> names;
-    for (const auto& k : mk) names.push_back(k.kind);
-    violated(at, "method.kind", e.method.kind, "one of " + join(names, ", "));
-  }
-  if (e.method.sign_draw != "noise" && e.method.sign_draw != "law")
-    violated(at, "method.sign_draw", e.method.sign_draw, "noise or law");
-  if (e.method.sign_draw == "law") {
-    if (e.compressor.kind != "sign")
+  const CompressorSpec& compressor = spec_of(e.compressor.kind);
+  if (e.method.sign_draw == SignDraw::kLaw) {
+    if (!compressor.sends_signs)
       violated(at, "method.sign_draw", "law",
                "only with compressor.kind = 'sign' (dsignsgd, majority_vote); got '" +
-                   e.compressor.kind + "'");
-    const std::string& noise = e.noise.kind;
-    if (noise != "gaussian" && noise != "student_t" && noise != "affine_gaussian" &&
-        noise != "affine_student_t")
+                   std::string(compressor.name) + "'");
+    const NoiseFamily family = spec_of(e.noise.kind).family;
+    if (family != NoiseFamily::kGaussian && family != NoiseFamily::kStudentT)
       violated(at, "method.sign_draw", "law",
                "a noise law to draw from: noise.kind gaussian, student_t or their affine kinds; "
                "got '" +
-                   noise + "'");
+                   std::string(kind_name(e.noise.kind)) + "'");
   }
-  if (e.method.kind == "normalized_dcsgd") {
+  if (!spec_of(e.method.kind).reads_lr) {
     if (at.nodes.count("method.lr"))
       violated(at, "method.lr", "",
                "not set for normalized_dcsgd, whose step is 2 eps / ((L0 + L1 ||g||) P + Q); set "
@@ -228,18 +201,13 @@ void validate(const Experiment& e, const Located& at, std::optional<double> avai
       if (value && !(*value >= 0.0 && std::isfinite(*value)))
         violated(at, std::string("method.") + key, num(*value), std::string(key) + " >= 0");
     }
-    if (e.method.norm_of != "aggregate" && e.method.norm_of != "gradient")
-      violated(at, "method.norm_of", e.method.norm_of, "aggregate or gradient");
   } else {
     if (!at.nodes.count("method.lr"))
       throw ConfigError(at.file + ": missing required key method.lr (the learning rate eta > 0).");
     if (!(e.method.lr > 0.0) || !std::isfinite(e.method.lr))
       violated(at, "method.lr", num(e.method.lr), "lr > 0");
   }
-  const std::string& schedule = e.method.schedule.kind;
-  if (schedule != "constant" && schedule != "inv_sqrt" && schedule != "piecewise")
-    violated(at, "method.schedule", schedule, "one of constant, inv_sqrt, piecewise");
-  if (schedule == "piecewise") {
+  if (spec_of(e.method.schedule.kind).reads_points) {
     const auto& pts = e.method.schedule.points;
     if (pts.empty())
       violated(at, "method.schedule_points", "[]", "given when schedule = piecewise");
@@ -251,16 +219,14 @@ void validate(const Experiment& e, const Located& at, std::optional<double> avai
         violated(at, "method.schedule_points", "", "every multiplier > 0");
     }
   } else if (!e.method.schedule.points.empty()) {
-    violated(at, "method.schedule_points", "", "only with schedule = piecewise");
+    violated(at, "method.schedule_points", "",
+             "only with a schedule that reads points (schedule = piecewise)");
   }
   if (e.method.steps < 1) violated(at, "method.steps", "", "steps >= 1");
 
   if (e.sde) {
     if (e.sde->substeps < 1) violated(at, "sde.substeps", "", "substeps >= 1");
     if (e.sde->law.samples < 2) violated(at, "sde.law_samples", "", "law_samples >= 2");
-    const std::string& law = e.sde->law.kind;
-    if (law != "auto" && law != "closed_form" && law != "monte_carlo")
-      violated(at, "sde.law", law, "one of auto, closed_form, monte_carlo");
   }
   if (e.run.replicas < 1) violated(at, "run.replicas", "", "replicas >= 1");
   if (e.run.record_every < 1) violated(at, "run.record_every", "", "record_every >= 1");
@@ -298,9 +264,8 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
     }
   }
   // The methods that send signs default to the sign compressor.
-  if (!at.nodes.count("compressor.kind") &&
-      (e.method.kind == "dsignsgd" || e.method.kind == "majority_vote"))
-    e.compressor.kind = "sign";
+  if (!at.nodes.count("compressor.kind") && spec_of(e.method.kind).needs == CompressorNeed::kSigns)
+    e.compressor.kind = CompressorKind::kSign;
   e.run.steps = e.method.steps;
   if (e.objective.kind == "torch") {
     // A network's dimension is its parameter count: build it (the data is loaded once per

@@ -103,6 +103,11 @@ std::string Reader::string() const {
   return *node.value<std::string>();
 }
 
+void Reader::kind_error(const std::string& names) const {
+  throw ConfigError(where() + ": " + key + " = " + shown_text(node) +
+                    ". Violated constraint: one of " + names + ".");
+}
+
 bool Reader::boolean() const {
   if (!node.is_boolean()) type_error("true or false");
   return *node.value<bool>();
@@ -173,6 +178,17 @@ SdeOptions& sde_of(Experiment& e) {
   if (!e.sde) e.sde.emplace();
   return *e.sde;
 }
+// "quantization levels s: qsgd 1 <= s <= 2147483647, natural_dithering 1 <= s <= 1024", from the
+// compressor specs, which hold the constraint (compress/compressor.hpp).
+std::string levels_meaning() {
+  std::string out;
+  for (const CompressorSpec& c : kind_specs(CompressorKind{}))
+    if (c.keys & kCompressorLevels)
+      out += (out.empty() ? "" : ", ") + std::string(c.name) +
+             " 1 <= s <= " + std::to_string(c.max_levels);
+  return "quantization levels s: " + out;
+}
+
 }  // namespace
 
 // The one place where keys, types, defaults and meanings are declared.
@@ -243,8 +259,8 @@ const std::vector<KeySpec>& key_specs() {
        [](E& e, const R& r) { e.objective.network.precision = r.string(); }},
 
       {{"noise", "kind", "string", "none",
-        "none | gaussian | student_t | affine_gaussian | affine_student_t | minibatch (torch)"},
-       [](E& e, const R& r) { e.noise.kind = r.string(); }},
+        kind_names<NoiseKind>() + " (minibatch: objective = torch)"},
+       [](E& e, const R& r) { e.noise.kind = r.kind<NoiseKind>(); }},
       {{"noise", "sigma", "float | [float]", "1.0",
         "gaussian: std; student_t: scale; one value or one per agent"},
        [](E& e, const R& r) { e.noise.sigma = r.numbers(); }},
@@ -268,24 +284,22 @@ const std::vector<KeySpec>& key_specs() {
        [](E& e, const R& r) { e.agents = r.integer_as<Index>(); }},
 
       {{"compressor", "kind", "string", "identity (sign for dsignsgd, majority_vote)",
-        "identity | rand_k | bernoulli | qsgd | natural | natural_dithering | sign | top_k"},
-       [](E& e, const R& r) { e.compressor.kind = r.string(); }},
+        kind_names<CompressorKind>()},
+       [](E& e, const R& r) { e.compressor.kind = r.kind<CompressorKind>(); }},
       {{"compressor", "k", "int", "1", "rand_k, top_k: coordinates kept, 1 <= k <= d"},
        [](E& e, const R& r) { e.compressor.k = r.integer_as<Index>(); }},
       {{"compressor", "p", "float", "0.5", "bernoulli: keep probability, 0 < p <= 1"},
        [](E& e, const R& r) { e.compressor.p = r.number(); }},
-      {{"compressor", "levels", "int", "1", "qsgd, natural_dithering: quantization levels s >= 1"},
+      {{"compressor", "levels", "int", "1", levels_meaning()},
        [](E& e, const R& r) { e.compressor.levels = r.integer_as<int>(); }},
 
-      {{"method", "kind", "string", "(required)",
-        "dsgd | dcsgd | dsignsgd | majority_vote | normalized_dcsgd | nsgd"},
-       [](E& e, const R& r) { e.method.kind = r.string(); }},
+      {{"method", "kind", "string", "(required)", kind_names<MethodKind>()},
+       [](E& e, const R& r) { e.method.kind = r.kind<MethodKind>(); }},
       {{"method", "lr", "float", "(required but for normalized_dcsgd)",
         "base learning rate eta > 0"},
        [](E& e, const R& r) { e.method.lr = r.number(); }},
-      {{"method", "schedule", "string", "constant",
-        "constant | inv_sqrt (1/sqrt(k+1)) | piecewise"},
-       [](E& e, const R& r) { e.method.schedule.kind = r.string(); }},
+      {{"method", "schedule", "string", "constant", kind_names<ScheduleKind>()},
+       [](E& e, const R& r) { e.method.schedule.kind = r.kind<ScheduleKind>(); }},
       {{"method", "schedule_points", "[[int, float]]", "none",
         "piecewise: [[first step, multiplier], ...], first step 0, increasing"},
        [](E& e, const R& r) { e.method.schedule.points = r.step_points(); }},
@@ -307,12 +321,12 @@ const std::vector<KeySpec>& key_specs() {
        [](E& e, const R& r) { e.method.sigma1 = r.number(); }},
       {{"method", "norm_of", "string", "aggregate",
         "normalized_dcsgd: ||g|| of the aggregate (server) or the exact gradient (oracle)"},
-       [](E& e, const R& r) { e.method.norm_of = r.string(); }},
+       [](E& e, const R& r) { e.method.norm_of = r.kind<NormOf>(); }},
       {{"method", "sign_draw", "string", "noise",
         "dsignsgd, majority_vote: 'noise' draws each agent's noise and takes signs (bit for bit "
         "what MPI agents encode); 'law' draws each sign from its law, +1 with probability "
         "F(g/s), one uniform per coordinate (same law, other bits, ~10x faster for Student-t)"},
-       [](E& e, const R& r) { e.method.sign_draw = r.string(); }},
+       [](E& e, const R& r) { e.method.sign_draw = r.kind<SignDraw>(); }},
       {{"method", "allow_biased", "bool", "false",
         "dcsgd-like methods accept a biased compressor (top_k)"},
        [](E& e, const R& r) { e.method.allow_biased = r.boolean(); }},
@@ -337,17 +351,17 @@ const std::vector<KeySpec>& key_specs() {
        [](E& e, const R& r) { e.run.checkpoint_every = r.integer_as<std::int64_t>(); }},
 
       {{"sde", "model", "string", "first_order",
-        "first_order | modified (-(eta/2) Hess grad f) | stable (+(eta/2) Hess grad f, paper 2)"},
-       [](E& e, const R& r) { sde_of(e).model = r.string(); }},
+        kind_names<SdeModel>() + ": modified -(eta/2) Hess grad f, stable +(eta/2) Hess grad f"},
+       [](E& e, const R& r) { sde_of(e).model = r.kind<SdeModel>(); }},
       {{"sde", "integrator", "string", "euler_maruyama",
-        "euler_maruyama | heun (weak order 2 for additive noise)"},
-       [](E& e, const R& r) { sde_of(e).integrator = r.string(); }},
+        kind_names<IntegratorKind>() + " (heun: weak order 2 for additive noise)"},
+       [](E& e, const R& r) { sde_of(e).integrator = r.kind<IntegratorKind>(); }},
       {{"sde", "substeps", "int", "1",
         "integrator steps per optimizer step (dt = eta/substeps), >= 1"},
        [](E& e, const R& r) { sde_of(e).substeps = r.integer_as<Index>(); }},
       {{"sde", "law", "string", "auto",
-        "auto | closed_form | monte_carlo: how drift and diffusion are obtained"},
-       [](E& e, const R& r) { sde_of(e).law.kind = r.string(); }},
+        kind_names<LawKind>() + ": how drift and diffusion are obtained"},
+       [](E& e, const R& r) { sde_of(e).law.kind = r.kind<LawKind>(); }},
       {{"sde", "law_samples", "int", "64", "monte_carlo law: samples M per evaluation, >= 2"},
        [](E& e, const R& r) { sde_of(e).law.samples = r.integer_as<Index>(); }},
 

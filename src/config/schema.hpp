@@ -40,6 +40,14 @@ struct Reader {
   [[noreturn]] void range_error(std::int64_t lo, std::int64_t hi) const;
   double number() const;
   std::string string() const;
+  // A kind of a family (core/kind.hpp): its name, else "key = "x". Violated constraint: one of
+  // a, b, c." located at the node.
+  template <class Kind>
+  Kind kind() const {
+    if (auto k = kind_named<Kind>(string())) return *k;
+    kind_error(kind_names<Kind>(", "));
+  }
+  [[noreturn]] void kind_error(const std::string& names) const;
   bool boolean() const;
   std::vector<double> numbers() const;  // a number or an array of numbers
   std::vector<std::pair<std::int64_t, double>> step_points() const;  // [[step, value], ...]

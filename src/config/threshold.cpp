@@ -76,21 +76,23 @@ const char* verdict_word(bool unstable) { return unstable ? "unstable" : "stable
 class Prober {
  public:
   Prober(const std::string& text, const std::string& source, std::vector<std::string> sets,
-         const ThresholdOptions& options, bool integer, std::string model)
+         const ThresholdOptions& options, bool integer, std::optional<SdeModel> model)
       : text_(text),
         source_(source),
         sets_(std::move(sets)),
         options_(options),
         integer_(integer),
-        model_(std::move(model)) {}
+        model_(model) {}
 
-  std::string process() const { return model_.empty() ? "optimizer" : "sde:" + model_; }
+  std::string process() const {
+    return model_ ? "sde:" + std::string(kind_name(*model_)) : "optimizer";
+  }
 
   // The experiment at key = v; throws ConfigError when v is not valid for the key.
   Experiment at(double v) const {
     std::vector<std::string> sets = sets_;
     sets.push_back(options_.key + "=" + toml_number(v, integer_));
-    if (!model_.empty()) sets.push_back("sde.model=\"" + model_ + "\"");
+    if (model_) sets.push_back("sde.model=\"" + std::string(kind_name(*model_)) + "\"");
     ExperimentPlan plan = parse_experiment(text_, source_, sets);
     return std::move(plan.points.front().experiment);
   }
@@ -106,7 +108,7 @@ class Prober {
     const Assembled a = assemble(e);
     std::optional<OptimizerProcess> optimizer;
     const Process* p = a.sde.get();
-    if (model_.empty()) p = &optimizer.emplace(*a.method);
+    if (!model_) p = &optimizer.emplace(*a.method);
     const GrowthTrace trace = traced_run(*p, a.x0, e.run);
     quantity_ = trace.quantity;
     ThresholdProbe probe{.value = v};
@@ -132,7 +134,7 @@ class Prober {
   std::vector<std::string> sets_;
   const ThresholdOptions& options_;
   bool integer_;
-  std::string model_;
+  std::optional<SdeModel> model_;  // nothing: the optimizer
   std::map<double, ThresholdProbe> probes_;
   std::string quantity_;
 };
@@ -261,15 +263,10 @@ ThresholdReport find_thresholds(const std::string& toml_text, const std::string&
     throw ConfigError(
         fmt::format("--tolerance = {}. Violated constraint: 0 < tolerance < 1", o.tolerance));
   if (o.criteria.empty()) throw ConfigError("threshold needs a criterion");
-  std::vector<std::string> models = {""};
-  for (const std::string& m : o.sde_models) {
-    if (m != "first_order" && m != "modified" && m != "stable")
-      throw ConfigError("--sde " + detail::clip(m) +
-                        ": unknown SDE model; the models are first_order, modified, stable");
-    models.push_back(m);
-  }
+  std::vector<std::optional<SdeModel>> models = {std::nullopt};
+  models.insert(models.end(), o.sde_models.begin(), o.sde_models.end());
   std::vector<Prober> probers;
-  for (const std::string& m : models) {
+  for (const std::optional<SdeModel>& m : models) {
     probers.emplace_back(toml_text, source, sets, o, key.integer, m);
     // The ends of the bracket and each model's SDE must build (e.g. an SDE of infinite-variance
     // noise is refused here, before any run).

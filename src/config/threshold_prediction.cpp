@@ -24,47 +24,59 @@ struct Rule {
 double max_of(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
 double at(const std::vector<double>& v, std::size_t i) { return v.size() == 1 ? v[0] : v[i]; }
 
+// The SDE model: nothing for the optimizer.
+using Model = std::optional<SdeModel>;
+
 // The SDE flavour's sign k in the drift -grad f + k (eta/2) Hess f grad f (papers.md 8.2, 8.3).
-double flavour_sign(const std::string& model) {
-  return model == "modified" ? 1.0 : model == "stable" ? -1.0 : 0.0;
-}
+double flavour_sign(Model model) { return model ? spec_of(*model).drift_sign : 0.0; }
 
 // The probability q that an agent keeps a coordinate (scaled by 1/q), for the compressors whose
 // coordinate j is v_j b / q with b ~ Bernoulli(q): identity (q = 1), bernoulli (p), rand_k (k/d).
 std::optional<double> keep_probability(const Experiment& e) {
-  const std::string& c = e.compressor.kind;
-  if (c == "identity") return 1.0;
-  if (c == "bernoulli") return e.compressor.p;
-  if (c == "rand_k")
-    return static_cast<double>(e.compressor.k) / static_cast<double>(e.objective.dim);
-  return std::nullopt;
+  return dcsde::keep_probability(e.compressor, e.objective.dim);
+}
+
+// D(S)GD-like: the mean of the agents' compressed gradients, with eta eta_k (dsgd, dcsgd).
+bool averaged_with_schedule(const Experiment& e) {
+  const MethodSpec& m = spec_of(e.method.kind);
+  return m.needs != CompressorNeed::kSigns && m.aggregation == Aggregation::kAverage &&
+         m.rule == StepRule::kScheduled;
+}
+
+NoiseFamily noise_family(const Experiment& e) { return spec_of(e.noise.kind).family; }
+bool constant_scale(const Experiment& e) {
+  return spec_of(e.noise.kind).rule == NoiseScaleRule::kConstant;
+}
+bool constant_schedule(const Experiment& e) {
+  return e.method.schedule.kind == ScheduleKind::kConstant;
 }
 
 // Diagonal quadratic f = 1/2 sum h_j x_j^2 with D(S)GD and a Bernoulli-type compressor: each
 // coordinate is the scalar recursion x' = x (1 - eta h S/(N q)) + eta (noise), S ~ Bin(N, q), so
 // both limits are exact (papers.md 9; tests/method/stationary_test.cpp).
-std::optional<Rule> quadratic_rule(const Experiment& e, const std::string& model,
-                                   StabilityCriterion c) {
-  const std::string& noise = e.noise.kind;
-  if (e.objective.kind != "quadratic" || (e.method.kind != "dsgd" && e.method.kind != "dcsgd") ||
-      e.method.schedule.kind != "constant" || !keep_probability(e))
+std::optional<Rule> quadratic_rule(const Experiment& e, Model model, StabilityCriterion c) {
+  if (e.objective.kind != "quadratic" || !averaged_with_schedule(e) || !constant_schedule(e) ||
+      !keep_probability(e))
     return std::nullopt;
   const bool almost_sure = c == StabilityCriterion::kAlmostSure;
   // Additive noise leaves the limits unchanged where E x^2 (mean square) or E log+|noise|
   // (almost sure, Kesten) is finite; the SDE's almost-sure limit is that of a geometric Brownian
   // motion, without additive noise only.
-  const bool gaussian = noise == "none" || noise == "gaussian";
-  const bool ok = !almost_sure    ? gaussian || (noise == "student_t" && e.noise.nu > 2.0)
-                  : model.empty() ? gaussian || noise == "student_t"
-                                  : noise == "none";
-  if (!ok || (almost_sure && model.empty() && e.agents > 4096)) return std::nullopt;
+  const NoiseFamily noise = noise_family(e);
+  const bool gaussian =
+      constant_scale(e) && (noise == NoiseFamily::kNone || noise == NoiseFamily::kGaussian);
+  const bool student_t = constant_scale(e) && noise == NoiseFamily::kStudentT;
+  const bool ok = !almost_sure ? gaussian || (student_t && e.noise.nu > 2.0)
+                  : !model     ? gaussian || student_t
+                               : noise == NoiseFamily::kNone;
+  if (!ok || (almost_sure && !model && e.agents > 4096)) return std::nullopt;
   auto coefficients = [](const Experiment& x) {
     const double q = *keep_probability(x);
     return std::make_tuple(spectrum(x.objective), q, 1.0 / q - 1.0, static_cast<double>(x.agents),
                            x.method.lr);
   };
   Rule r;
-  if (model.empty() && !almost_sure) {
+  if (!model && !almost_sure) {
     r = {"exact",
          "E x_j^2 is multiplied by A_j = (1 - eta h_j)^2 + eta^2 omega h_j^2 / N per step: "
          "stable iff eta < 2N / (h_max (N + omega))",
@@ -75,7 +87,7 @@ std::optional<Rule> quadratic_rule(const Experiment& e, const std::string& model
       const double hm = h.maxCoeff();
       return (1.0 - eta * hm) * (1.0 - eta * hm) + eta * eta * w * hm * hm / N > 1.0;
     };
-  } else if (model.empty()) {
+  } else if (!model) {
     r = {"exact",
          "Lyapunov exponent of coordinate j: E log|1 - eta h_j S/(N q)|, S ~ Binomial(N, "
          "q) agents keeping it; stable iff < 0 for every j (with additive noise: Kesten)",
@@ -121,23 +133,23 @@ std::optional<Rule> quadratic_rule(const Experiment& e, const std::string& model
 
 // Noise-free GD on the quartic x^4/4, coordinate-wise x' = x (1 - eta x^2) (papers.md 8.2), and
 // the flavours' ODEs (8.3): both criteria alike, the dynamics being deterministic.
-std::optional<Rule> quartic_rule(const Experiment& e, const std::string& model) {
-  if (e.objective.kind != "quartic" || e.noise.kind != "none" || e.compressor.kind != "identity" ||
-      (e.method.kind != "dsgd" && e.method.kind != "dcsgd") || e.method.schedule.kind != "constant")
+std::optional<Rule> quartic_rule(const Experiment& e, Model model) {
+  if (e.objective.kind != "quartic" || noise_family(e) != NoiseFamily::kNone ||
+      !spec_of(e.compressor.kind).identity || !averaged_with_schedule(e) || !constant_schedule(e))
     return std::nullopt;
   auto x0_sq = [](const Experiment& x) {
     const double m = std::max(max_of(x.x0), -*std::min_element(x.x0.begin(), x.x0.end()));
     return m * m;
   };
-  if (model.empty())
+  if (!model)
     return Rule{"exact",
                 "x_{k+1} = x_k (1 - eta x_k^2): |x| shrinks for ever iff eta max x0_j^2 < 2, a "
                 "2-cycle at 2, grows iff > 2",
                 "papers.md 8.2; theory/stability.hpp gd_quartic_escape_radius_sq",
                 [x0_sq](const Experiment& x) { return x.method.lr * x0_sq(x) > 2.0; }};
-  const OdeFlavour f = model == "stable"     ? OdeFlavour::kStable
-                       : model == "modified" ? OdeFlavour::kModified
-                                             : OdeFlavour::kFirstOrder;
+  const OdeFlavour f = *model == SdeModel::kStable     ? OdeFlavour::kStable
+                       : *model == SdeModel::kModified ? OdeFlavour::kModified
+                                                       : OdeFlavour::kFirstOrder;
   return Rule{"continuous_time",
               "the flavour's ODE is repulsive iff x0^2 > its escape radius^2 (stable: 2/(3 eta); "
               "first_order, modified: never)",
@@ -149,15 +161,15 @@ std::optional<Rule> quartic_rule(const Experiment& e, const std::string& model) 
 
 // Thm 4.2 (DCSGD) and Thm 4.3 (DSignSGD) of paper 2 on (L0,L1)-smooth objectives, at x0: the new
 // SDE's condition for the optimizer and the stable SDE, the classic one for first_order.
-std::optional<Rule> theorem_rule(const Experiment& e, const std::string& model) {
-  if (model == "modified" || e.method.schedule.kind != "constant") return std::nullopt;
-  const bool classic = model == "first_order";
+std::optional<Rule> theorem_rule(const Experiment& e, Model model) {
+  if (model == SdeModel::kModified || !constant_schedule(e)) return std::nullopt;
+  const bool classic = model == SdeModel::kFirstOrder;
   const Assembled a = assemble(e);
   const ObjectiveConstants k = a.objective->constants();
   if (!k.L0 || !k.L1) return std::nullopt;
-  const std::string& noise = e.noise.kind;
-  if ((e.method.kind == "dsgd" || e.method.kind == "dcsgd") &&
-      (noise == "none" || noise == "gaussian" || noise == "affine_gaussian")) {
+  const NoiseFamily noise = noise_family(e);
+  if (averaged_with_schedule(e) &&
+      (noise == NoiseFamily::kNone || noise == NoiseFamily::kGaussian)) {
     return Rule{"sufficient",
                 std::string("Thm 4.2") + (classic ? " (classic first-order SDE column)" : "") +
                     ": eta < 2 eps / (G P + Q) at t = 0, G = L0 + L1 ||grad f(x0)||, eps -> 1",
@@ -168,12 +180,12 @@ std::optional<Rule> theorem_rule(const Experiment& e, const std::string& model) 
                   b.objective->gradient(x0, g);
                   const double B = std::sqrt(static_cast<double>(x.noise.batch));
                   std::vector<double> s0, s1;
-                  const bool affine = x.noise.kind == "affine_gaussian";
+                  const bool affine = spec_of(x.noise.kind).rule == NoiseScaleRule::kAffineVariance;
                   for (Index i = 0; i < x.agents; ++i) {
                     const auto n = static_cast<std::size_t>(i);
-                    s0.push_back(x.noise.kind == "none" ? 0.0
-                                 : affine               ? at(x.noise.sigma0, n) / B
-                                                        : at(x.noise.sigma, n) / B);
+                    s0.push_back(noise_family(x) == NoiseFamily::kNone ? 0.0
+                                 : affine                              ? at(x.noise.sigma0, n) / B
+                                                                       : at(x.noise.sigma, n) / B);
                     s1.push_back(affine ? at(x.noise.sigma1, n) / B : 0.0);
                   }
                   const std::vector<double> w = {b.compressor->omega(x.objective.dim).value_or(0)};
@@ -190,7 +202,9 @@ std::optional<Rule> theorem_rule(const Experiment& e, const std::string& model) 
                   return l.valid && !(x.method.lr < 2.0 * l.max_step);
                 }};
   }
-  if (e.method.kind == "dsignsgd" && (noise == "student_t" || noise == "affine_student_t")) {
+  const MethodSpec& method = spec_of(e.method.kind);
+  if (method.needs == CompressorNeed::kSigns && method.aggregation == Aggregation::kAverage &&
+      noise == NoiseFamily::kStudentT) {
     return Rule{"sufficient",
                 std::string("Thm 4.3") + (classic ? " (classic first-order SDE column)" : "") +
                     ": eta < ell_nu / K, K = L1 d sigma_H1/(2N)" +
@@ -199,7 +213,7 @@ std::optional<Rule> theorem_rule(const Experiment& e, const std::string& model) 
                   const Assembled b = assemble(x);
                   const ObjectiveConstants c = b.objective->constants();
                   double sigma_h1 = 0.0;
-                  if (x.noise.kind == "affine_student_t" &&
+                  if (spec_of(x.noise.kind).rule == NoiseScaleRule::kAffineScale &&
                       *std::min_element(x.noise.sigma1.begin(), x.noise.sigma1.end()) > 0.0)
                     sigma_h1 = harmonic_mean(x.noise.sigma1) /
                                std::sqrt(static_cast<double>(x.noise.batch));
@@ -219,7 +233,9 @@ std::optional<Rule> theorem_rule(const Experiment& e, const std::string& model) 
 
 std::optional<Rule> rule_for(const Experiment& e, const std::string& process,
                              StabilityCriterion c) {
-  const std::string model = process.rfind("sde:", 0) == 0 ? process.substr(4) : "";
+  const Model model = process.rfind("sde:", 0) == 0
+                          ? kind_named<SdeModel>(std::string_view(process).substr(4))
+                          : std::nullopt;
   if (auto r = quadratic_rule(e, model, c)) return r;
   if (auto r = quartic_rule(e, model)) return r;
   return theorem_rule(e, model);

@@ -14,6 +14,12 @@ toml::array to_array(const std::vector<double>& v) {
   return a;
 }
 
+// A kind's name as a TOML string.
+template <class Kind>
+std::string name_of(Kind kind) {
+  return std::string(kind_name(kind));
+}
+
 }  // namespace
 
 std::string to_toml(const Experiment& e) {
@@ -50,43 +56,52 @@ std::string to_toml(const Experiment& e) {
     problem.insert("samples", static_cast<std::int64_t>(e.objective.samples));
     problem.insert("l2", e.objective.l2);
   }
-  toml::table noise{{"kind", e.noise.kind}, {"batch", static_cast<std::int64_t>(e.noise.batch)}};
-  if (e.noise.kind == "gaussian" || e.noise.kind == "student_t")
+  // Each kind's own keys, as its spec says (core/kind.hpp).
+  const NoiseSpec& noise_spec = spec_of(e.noise.kind);
+  const bool injected =
+      noise_spec.family == NoiseFamily::kGaussian || noise_spec.family == NoiseFamily::kStudentT;
+  toml::table noise{{"kind", name_of(e.noise.kind)},
+                    {"batch", static_cast<std::int64_t>(e.noise.batch)}};
+  if (injected && noise_spec.rule == NoiseScaleRule::kConstant)
     noise.insert("sigma", to_array(e.noise.sigma));
-  if (e.noise.kind.rfind("affine", 0) == 0) {
+  if (noise_spec.rule != NoiseScaleRule::kConstant) {
     noise.insert("sigma0", to_array(e.noise.sigma0));
     noise.insert("sigma1", to_array(e.noise.sigma1));
   }
-  if (e.noise.kind.find("student_t") != std::string::npos) noise.insert("nu", e.noise.nu);
+  if (noise_spec.family == NoiseFamily::kStudentT) noise.insert("nu", e.noise.nu);
   if (!e.noise.coordinate_scale.empty())
     noise.insert("coordinate_scale", to_array(e.noise.coordinate_scale));
 
-  toml::table compressor{{"kind", e.compressor.kind}};
-  if (e.compressor.kind == "rand_k" || e.compressor.kind == "top_k")
+  const unsigned compressor_keys = spec_of(e.compressor.kind).keys;
+  toml::table compressor{{"kind", name_of(e.compressor.kind)}};
+  if (compressor_keys & kCompressorK)
     compressor.insert("k", static_cast<std::int64_t>(e.compressor.k));
-  if (e.compressor.kind == "bernoulli") compressor.insert("p", e.compressor.p);
-  if (e.compressor.kind == "qsgd" || e.compressor.kind == "natural_dithering")
+  if (compressor_keys & kCompressorP) compressor.insert("p", e.compressor.p);
+  if (compressor_keys & kCompressorLevels)
     compressor.insert("levels", static_cast<std::int64_t>(e.compressor.levels));
 
-  toml::table method{
-      {"kind", e.method.kind}, {"steps", e.method.steps}, {"schedule", e.method.schedule.kind}};
-  if (e.method.kind != "normalized_dcsgd") method.insert("lr", e.method.lr);
-  if (e.method.schedule.kind == "piecewise") {
+  const MethodSpec& method_spec = spec_of(e.method.kind);
+  toml::table method{{"kind", name_of(e.method.kind)},
+                     {"steps", e.method.steps},
+                     {"schedule", name_of(e.method.schedule.kind)}};
+  if (method_spec.reads_lr) method.insert("lr", e.method.lr);
+  if (spec_of(e.method.schedule.kind).reads_points) {
     toml::array points;
     for (const auto& [step, value] : e.method.schedule.points)
       points.push_back(toml::array{step, value});
     method.insert("schedule_points", points);
   }
-  if (e.method.kind == "normalized_dcsgd") {
+  if (method_spec.rule == StepRule::kEq15) {
     method.insert("eps", e.method.eps);
-    method.insert("norm_of", e.method.norm_of);
+    method.insert("norm_of", name_of(e.method.norm_of));
     if (e.method.L0) method.insert("L0", *e.method.L0);
     if (e.method.L1) method.insert("L1", *e.method.L1);
     if (e.method.sigma0) method.insert("sigma0", *e.method.sigma0);
     if (e.method.sigma1) method.insert("sigma1", *e.method.sigma1);
   }
   if (e.method.allow_biased) method.insert("allow_biased", true);
-  if (e.method.sign_draw != "noise") method.insert("sign_draw", e.method.sign_draw);
+  if (e.method.sign_draw != SignDraw::kNoise)
+    method.insert("sign_draw", name_of(e.method.sign_draw));
 
   toml::table root{
       {"experiment", toml::table{{"name", e.name}, {"description", e.description}}},
@@ -104,10 +119,10 @@ std::string to_toml(const Experiment& e) {
       {"output", toml::table{{"plot", e.plot}}},
   };
   if (e.sde) {
-    root.insert("sde", toml::table{{"model", e.sde->model},
-                                   {"integrator", e.sde->integrator},
+    root.insert("sde", toml::table{{"model", name_of(e.sde->model)},
+                                   {"integrator", name_of(e.sde->integrator)},
                                    {"substeps", static_cast<std::int64_t>(e.sde->substeps)},
-                                   {"law", e.sde->law.kind},
+                                   {"law", name_of(e.sde->law.kind)},
                                    {"law_samples", static_cast<std::int64_t>(e.sde->law.samples)}});
   }
   std::ostringstream os;

@@ -19,18 +19,49 @@ double mean_square(const std::vector<double>& v) {
 
 }  // namespace
 
-const std::vector<MethodKindInfo>& method_kinds() {
-  static const std::vector<MethodKindInfo> kinds = {
-      {"dsgd", "distributed SGD: x -= eta eta_k (1/N) sum_i g_i"},
-      {"dcsgd", "distributed compressed SGD: x -= eta eta_k (1/N) sum_i C(g_i), C unbiased"},
-      {"dsignsgd", "distributed SignSGD: x -= eta eta_k (1/N) sum_i sign(g_i) (server averages)"},
-      {"majority_vote", "SignSGD with majority vote: x -= eta eta_k sign(sum_i sign(g_i))"},
-      {"normalized_dcsgd",
-       "DCSGD with the step of papers.md 2.5 (Eq. 15): 2 eps / ((L0 + L1 ||g||) P + Q)"},
-      {"nsgd", "normalized SGD: x -= eta eta_k D / ||D||, D = (1/N) sum_i C(g_i)"},
-  };
-  return kinds;
-}
+namespace {
+
+// name, meaning, needs, aggregation, step rule, reads lr, paper 1 theory (method.hpp).
+const MethodSpec kMethodSpecs[] = {
+    {MethodKind::kDsgd, "dsgd", "distributed SGD: x -= eta eta_k (1/N) sum_i g_i",
+     CompressorNeed::kIdentity, Aggregation::kAverage, StepRule::kScheduled, true,
+     PaperOneTheory::kDcsgd},
+    {MethodKind::kDcsgd, "dcsgd",
+     "distributed compressed SGD: x -= eta eta_k (1/N) sum_i C(g_i), C unbiased",
+     CompressorNeed::kUnbiased, Aggregation::kAverage, StepRule::kScheduled, true,
+     PaperOneTheory::kDcsgd},
+    {MethodKind::kDsignsgd, "dsignsgd",
+     "distributed SignSGD: x -= eta eta_k (1/N) sum_i sign(g_i) (server averages)",
+     CompressorNeed::kSigns, Aggregation::kAverage, StepRule::kScheduled, true,
+     PaperOneTheory::kDsignsgd},
+    {MethodKind::kMajorityVote, "majority_vote",
+     "SignSGD with majority vote: x -= eta eta_k sign(sum_i sign(g_i))", CompressorNeed::kSigns,
+     Aggregation::kMajority, StepRule::kScheduled, true, PaperOneTheory::kNone},
+    {MethodKind::kNormalizedDcsgd, "normalized_dcsgd",
+     "DCSGD with the step of papers.md 2.5 (Eq. 15): 2 eps / ((L0 + L1 ||g||) P + Q)",
+     CompressorNeed::kUnbiased, Aggregation::kAverage, StepRule::kEq15, false,
+     PaperOneTheory::kNone},
+    {MethodKind::kNsgd, "nsgd", "normalized SGD: x -= eta eta_k D / ||D||, D = (1/N) sum_i C(g_i)",
+     CompressorNeed::kUnbiased, Aggregation::kAverage, StepRule::kNormalized, true,
+     PaperOneTheory::kNone},
+};
+
+const SignDrawSpec kSignDrawSpecs[] = {
+    {SignDraw::kNoise, "noise", "draw the noise T, then sign(g + s T): what a transport encodes"},
+    {SignDraw::kLaw, "law",
+     "draw the sign from its law, +1 with probability F(g/s): the same law, other bits, faster"},
+};
+
+const NormOfSpec kNormOfSpecs[] = {
+    {NormOf::kAggregate, "aggregate", "||D||, the norm of the aggregate (what a server computes)"},
+    {NormOf::kGradient, "gradient", "||grad f(x)||, the exact gradient's norm (an oracle)"},
+};
+
+}  // namespace
+
+std::span<const MethodSpec> kind_specs(MethodKind) { return kMethodSpecs; }
+std::span<const SignDrawSpec> kind_specs(SignDraw) { return kSignDrawSpecs; }
+std::span<const NormOfSpec> kind_specs(NormOf) { return kNormOfSpecs; }
 
 void MethodWorkspace::resize(Index d, Index cols, bool messages) {
   gradient.resize(d, cols);
@@ -59,27 +90,32 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
       compressor_(compressor),
       agents_(agents),
       schedule_(options.schedule) {
-  const std::string& kind = options_.kind;
-  const std::string comp = compressor_.name();
+  const MethodSpec& spec = spec_of(options_.kind);
+  const CompressorSpec& comp = spec_of(compressor_.kind());
+  const std::string kind(spec.name);
   auto require = [&](bool ok, const std::string& why) {
     if (!ok) throw ConfigError("method.kind", "method.kind = '" + kind + "': " + why);
   };
-  if (kind == "dsgd") {
-    require(comp == "identity",
-            "DSGD sends uncompressed gradients; compressor.kind must be 'identity' (got '" + comp +
-                "'); use method.kind = 'dcsgd' to compress");
-  } else if (kind == "dcsgd" || kind == "normalized_dcsgd" || kind == "nsgd") {
-    require(compressor_.unbiased() || options_.allow_biased,
-            "needs an unbiased compressor; '" + comp +
-                "' is biased (set method.allow_biased = true to run it anyway)");
-  } else if (kind == "dsignsgd" || kind == "majority_vote") {
-    require(comp == "sign",
-            "agents send signs; compressor.kind must be 'sign' (got '" + comp + "')");
-    if (kind == "majority_vote") aggregation_ = Aggregation::kMajority;
-  } else {
-    throw ConfigError("method.kind", "method.kind = '" + kind + "' is not a method");
+  switch (spec.needs) {
+    case CompressorNeed::kIdentity:
+      require(comp.identity,
+              "DSGD sends uncompressed gradients; compressor.kind must be "
+              "'identity' (got '" +
+                  std::string(comp.name) + "'); use method.kind = 'dcsgd' to compress");
+      break;
+    case CompressorNeed::kUnbiased:
+      require(compressor_.unbiased() || options_.allow_biased,
+              "needs an unbiased compressor; '" + std::string(comp.name) +
+                  "' is biased (set method.allow_biased = true to run it anyway)");
+      break;
+    case CompressorNeed::kSigns:
+      require(comp.sends_signs, "agents send signs; compressor.kind must be 'sign' (got '" +
+                                    std::string(comp.name) + "')");
+      break;
   }
-  compress_ = comp != "identity";
+  aggregation_ = spec.aggregation;
+  rule_ = spec.rule;
+  compress_ = !comp.identity;
   minibatch_ = noise_.family() == NoiseModel::Family::kMinibatch;
   sparse_ = compress_ && !minibatch_ && compressor_.sparse();
   if (minibatch_ && !objective_.has_minibatches())
@@ -89,8 +125,8 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
                           objective_.name() +
                           "' has none: inject noise with noise.kind = 'gaussian' or 'student_t'");
 
-  if (options_.sign_draw == "law") {
-    require(comp == "sign",
+  if (options_.sign_draw == SignDraw::kLaw) {
+    require(comp.sends_signs,
             "method.sign_draw = 'law' draws the agents' signs; it needs "
             "compressor.kind = 'sign' (method.kind = 'dsignsgd' or 'majority_vote')");
     const auto family = noise_.family();
@@ -98,16 +134,11 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
       throw ConfigError("method.sign_draw",
                         "method.sign_draw = 'law' needs noise with a known law (noise.kind "
                         "gaussian, student_t or their affine kinds); got noise.kind = '" +
-                            noise_.kind() + "'");
+                            noise_.name() + "'");
     sign_law_.emplace(family == NoiseModel::Family::kGaussian ? kGaussianNu : noise_.nu());
-  } else if (options_.sign_draw != "noise") {
-    throw ConfigError("method.sign_draw",
-                      "method.sign_draw = '" + options_.sign_draw + "': expected noise or law");
   }
-  if (kind == "nsgd") rule_ = StepRule::kNormalized;
-  if (kind == "normalized_dcsgd") {
-    rule_ = StepRule::kEq15;
-    norm_of_gradient_ = options_.norm_of == "gradient";
+  if (rule_ == StepRule::kEq15) {
+    norm_of_gradient_ = options_.norm_of == NormOf::kGradient;
     const ObjectiveConstants constants = objective_.constants();
     auto l0 = options_.L0 ? options_.L0 : constants.L0;
     auto l1 = options_.L1 ? options_.L1 : constants.L1;

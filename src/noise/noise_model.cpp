@@ -15,50 +15,46 @@ std::vector<double> broadcast(const std::vector<double>& values, Index agents) {
 
 }  // namespace
 
-const std::vector<NoiseKindInfo>& noise_kinds() {
-  static const std::vector<NoiseKindInfo> kinds = {
-      {"none", "exact gradients, Z = 0"},
-      {"gaussian", "Z ~ N(0, diag(s^2)), s = sigma_i c_j / sqrt(B)"},
-      {"student_t",
-       "Z = s T, T ~ t_nu i.i.d. per coordinate (nu = 1: Cauchy), s = sigma_i c_j / sqrt(B)"},
-      {"affine_gaussian",
-       "Gaussian with variance (sigma0_i^2 + sigma1_i^2 ||grad f||^2) c_j^2 / B"},
-      {"affine_student_t", "Student-t with scale (sigma0_i + sigma1_i ||grad f||) c_j / sqrt(B)"},
-      {"minibatch",
-       "each agent's gradient over its own minibatch of B examples (objective = 'torch')"},
-  };
-  return kinds;
+namespace {
+
+using F = NoiseFamily;
+using R = NoiseScaleRule;
+const NoiseSpec kSpecs[] = {
+    {NoiseKind::kNone, "none", "exact gradients, Z = 0", F::kNone, R::kConstant},
+    {NoiseKind::kGaussian, "gaussian", "Z ~ N(0, diag(s^2)), s = sigma_i c_j / sqrt(B)",
+     F::kGaussian, R::kConstant},
+    {NoiseKind::kStudentT, "student_t",
+     "Z = s T, T ~ t_nu i.i.d. per coordinate (nu = 1: Cauchy), s = sigma_i c_j / sqrt(B)",
+     F::kStudentT, R::kConstant},
+    {NoiseKind::kAffineGaussian, "affine_gaussian",
+     "Gaussian with variance (sigma0_i^2 + sigma1_i^2 ||grad f||^2) c_j^2 / B", F::kGaussian,
+     R::kAffineVariance},
+    {NoiseKind::kAffineStudentT, "affine_student_t",
+     "Student-t with scale (sigma0_i + sigma1_i ||grad f||) c_j / sqrt(B)", F::kStudentT,
+     R::kAffineScale},
+    {NoiseKind::kMinibatch, "minibatch",
+     "each agent's gradient over its own minibatch of B examples (objective = 'torch')",
+     F::kMinibatch, R::kConstant},
+};
+
+}  // namespace
+
+std::span<const NoiseSpec> kind_specs(NoiseKind) { return kSpecs; }
+
+bool finite_variance(const NoiseOptions& options) {
+  return spec_of(options.kind).family != NoiseFamily::kStudentT || options.nu > 2.0;
 }
 
 NoiseModel::NoiseModel(const NoiseOptions& options, Index agents, Index dim)
     : kind_(options.kind),
+      family_(spec_of(options.kind).family),
+      rule_(spec_of(options.kind).rule),
       nu_(options.nu),
       batch_(options.batch),
       inv_sqrt_batch_(1.0 / std::sqrt(static_cast<double>(options.batch))),
       sigma_(broadcast(options.sigma, agents)),
       sigma0_(broadcast(options.sigma0, agents)),
       sigma1_(broadcast(options.sigma1, agents)) {
-  if (kind_ == "none") {
-    family_ = Family::kNone;
-    rule_ = ScaleRule::kConstant;
-  } else if (kind_ == "gaussian") {
-    family_ = Family::kGaussian;
-    rule_ = ScaleRule::kConstant;
-  } else if (kind_ == "student_t") {
-    family_ = Family::kStudentT;
-    rule_ = ScaleRule::kConstant;
-  } else if (kind_ == "affine_gaussian") {
-    family_ = Family::kGaussian;
-    rule_ = ScaleRule::kAffineVariance;
-  } else if (kind_ == "affine_student_t") {
-    family_ = Family::kStudentT;
-    rule_ = ScaleRule::kAffineScale;
-  } else if (kind_ == "minibatch") {
-    family_ = Family::kMinibatch;
-    rule_ = ScaleRule::kConstant;
-  } else {
-    throw ConfigError("noise.kind", "noise.kind = '" + kind_ + "' is not a noise model");
-  }
   DCSDE_ASSERT(static_cast<Index>(sigma_.size()) == agents, "sigma: one value or one per agent");
   DCSDE_ASSERT(static_cast<Index>(sigma0_.size()) == agents, "sigma0: one value or one per agent");
   DCSDE_ASSERT(static_cast<Index>(sigma1_.size()) == agents, "sigma1: one value or one per agent");

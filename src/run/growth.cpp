@@ -95,19 +95,27 @@ double mean_log_slope(const GrowthTrace& t, const std::vector<Index>& members,
 
 }  // namespace
 
-const char* to_string(StabilityCriterion criterion) {
-  return criterion == StabilityCriterion::kMeanSquare ? "mean_square" : "almost_sure";
-}
+namespace {
 
-const char* describe(StabilityCriterion criterion) {
-  return criterion == StabilityCriterion::kMeanSquare
-             ? "mean square: unstable when E y = mean over replicas of y grows (the slope of log "
-               "E y over the last half of the run exceeds 3 standard errors) or any replica "
-               "diverges; y = f - f* (or ||x||^2 where f* is unknown)"
-             : "almost sure: unstable when a majority of replicas grows (the median over "
-               "replicas of the slope of log y over the last half of the run exceeds 3 standard "
-               "errors; a diverged replica grows); y = f - f* (or ||x||^2 where f* is unknown)";
-}
+// The names and meanings are string literals: to_string and describe return them as C strings.
+const StabilityCriterionSpec kCriteria[] = {
+    {StabilityCriterion::kMeanSquare, "mean_square",
+     "mean square: unstable when E y = mean over replicas of y grows (the slope of log "
+     "E y over the last half of the run exceeds 3 standard errors) or any replica "
+     "diverges; y = f - f* (or ||x||^2 where f* is unknown)"},
+    {StabilityCriterion::kAlmostSure, "almost_sure",
+     "almost sure: unstable when a majority of replicas grows (the median over "
+     "replicas of the slope of log y over the last half of the run exceeds 3 standard "
+     "errors; a diverged replica grows); y = f - f* (or ||x||^2 where f* is unknown)"},
+};
+
+}  // namespace
+
+std::span<const StabilityCriterionSpec> kind_specs(StabilityCriterion) { return kCriteria; }
+
+const char* to_string(StabilityCriterion criterion) { return spec_of(criterion).name.data(); }
+
+const char* describe(StabilityCriterion criterion) { return spec_of(criterion).meaning.data(); }
 
 GrowthTrace traced_run(const Process& process, const Vector& x0, const RunOptions& options) {
   DCSDE_ASSERT(options.steps >= 2, "traced_run: steps >= 2");

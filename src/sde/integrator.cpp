@@ -37,24 +37,20 @@ void IntegratorScratch::resize(Index d, Index cols) {
   h2.resize(cols);
 }
 
-const std::vector<IntegratorKindInfo>& integrator_kinds() {
-  static const std::vector<IntegratorKindInfo> kinds = {
-      {"euler_maruyama", "Euler-Maruyama, weak order 1",
-       [] { return std::make_unique<EulerMaruyama>(); }},
-      {"heun", "Heun's predictor-corrector, weak order 2 for additive noise (1 otherwise)",
-       [] { return std::make_unique<Heun>(); }},
-  };
-  return kinds;
-}
+namespace {
 
-std::unique_ptr<Integrator> make_integrator(const std::string& kind) {
-  std::string names;
-  for (const IntegratorKindInfo& info : integrator_kinds()) {
-    if (info.kind == kind) return info.make();
-    names += (names.empty() ? "" : ", ") + info.kind;
-  }
-  throw ConfigError("sde.integrator",
-                    "sde.integrator = \"" + kind + "\" is not an integrator (" + names + ")");
-}
+const IntegratorSpec kSpecs[] = {
+    {IntegratorKind::kEulerMaruyama, "euler_maruyama", "Euler-Maruyama, weak order 1",
+     []() -> std::unique_ptr<Integrator> { return std::make_unique<EulerMaruyama>(); }},
+    {IntegratorKind::kHeun, "heun",
+     "Heun's predictor-corrector, weak order 2 for additive noise (1 otherwise)",
+     []() -> std::unique_ptr<Integrator> { return std::make_unique<Heun>(); }},
+};
+
+}  // namespace
+
+std::span<const IntegratorSpec> kind_specs(IntegratorKind) { return kSpecs; }
+
+std::unique_ptr<Integrator> make_integrator(IntegratorKind kind) { return spec_of(kind).make(); }
 
 }  // namespace dcsde

@@ -421,36 +421,61 @@ void UpdateLaw::mean_direction_jacobian(const ConstBatchRef&, const ConstBatchRe
 namespace {
 
 // The closed-form law of a method, compressor and noise, if there is one (has_closed_form_law).
-std::optional<ClosedFormLaw::Kind> closed_form_kind(const std::string& kind,
-                                                    const std::string& compressor,
-                                                    bool minibatch_noise) {
+std::optional<ClosedFormLaw::Kind> closed_form_kind(MethodKind method, CompressorKind compressor,
+                                                    NoiseKind noise) {
   // Minibatch noise has no closed-form scale: only Monte Carlo applies.
-  if (minibatch_noise) return std::nullopt;
-  if (kind == "dsgd" || kind == "dcsgd" || kind == "normalized_dcsgd" || kind == "nsgd") {
-    // The averaged direction D has a closed-form law for these compressors (Thm 1).
-    if (compressor == "identity") return ClosedFormLaw::Kind::kAverage;
-    if (compressor == "bernoulli") return ClosedFormLaw::Kind::kBernoulli;
-    if (compressor == "rand_k") return ClosedFormLaw::Kind::kRandK;
-    return std::nullopt;
+  if (spec_of(noise).family == NoiseFamily::kMinibatch) return std::nullopt;
+  const MethodSpec& m = spec_of(method);
+  if (m.needs == CompressorNeed::kSigns)
+    return m.aggregation == Aggregation::kMajority ? ClosedFormLaw::Kind::kMajority
+                                                   : ClosedFormLaw::Kind::kSign;
+  // The averaged direction D has a closed-form law for these compressors (Thm 1).
+  switch (spec_of(compressor).law) {
+    case CompressionLaw::kIdentity:
+      return ClosedFormLaw::Kind::kAverage;
+    case CompressionLaw::kBernoulli:
+      return ClosedFormLaw::Kind::kBernoulli;
+    case CompressionLaw::kRandK:
+      return ClosedFormLaw::Kind::kRandK;
+    case CompressionLaw::kNone:
+      break;
   }
-  if (kind == "dsignsgd") return ClosedFormLaw::Kind::kSign;
-  if (kind == "majority_vote") return ClosedFormLaw::Kind::kMajority;
   return std::nullopt;
 }
 
+// The law's step rule: the method's (method.hpp), with Eq. 15 split by the norm it reads.
+ClosedFormLaw::StepRule closed_form_rule(const MethodOptions& options) {
+  switch (spec_of(options.kind).rule) {
+    case StepRule::kNormalized:
+      return ClosedFormLaw::StepRule::kNsgd;
+    case StepRule::kEq15:
+      return options.norm_of == NormOf::kGradient ? ClosedFormLaw::StepRule::kEq15Gradient
+                                                  : ClosedFormLaw::StepRule::kEq15Aggregate;
+    case StepRule::kScheduled:
+      break;
+  }
+  return ClosedFormLaw::StepRule::kScheduled;
+}
+
+const LawSpec kLawSpecs[] = {
+    {LawKind::kAuto, "auto", "the closed form where one exists, else Monte Carlo"},
+    {LawKind::kClosedForm, "closed_form", "the exact mean and covariance of the update (Thm 1)"},
+    {LawKind::kMonteCarlo, "monte_carlo", "mean and covariance estimated from law_samples draws"},
+};
+
 }  // namespace
 
-bool has_closed_form_law(const std::string& method, const std::string& compressor,
-                         bool minibatch_noise) {
-  return closed_form_kind(method, compressor, minibatch_noise).has_value();
+std::span<const LawSpec> kind_specs(LawKind) { return kLawSpecs; }
+
+bool has_closed_form_law(MethodKind method, CompressorKind compressor, NoiseKind noise) {
+  return closed_form_kind(method, compressor, noise).has_value();
 }
 
 std::unique_ptr<UpdateLaw> make_update_law(const Method& method, const LawOptions& options) {
-  const std::string kind = method.options().kind;
-  const std::string compressor = method.compressor().name();
+  const MethodOptions& m = method.options();
+  const std::string kind(kind_name(m.kind));
   const NoiseModel& noise = method.noise();
-  if ((kind == "dsgd" || kind == "dcsgd" || kind == "normalized_dcsgd" || kind == "nsgd") &&
-      !noise.finite_variance()) {
+  if (spec_of(m.kind).needs != CompressorNeed::kSigns && !noise.finite_variance()) {
     throw ConfigError(
         "noise.nu",
         "noise.nu = " + fmt::format("{}", noise.nu()) + ": the SDE of " + kind +
@@ -462,18 +487,13 @@ std::unique_ptr<UpdateLaw> make_update_law(const Method& method, const LawOption
             "compression cannot tame heavy tails, while DSignSGD's SDE exists for every nu > 0.");
   }
   const std::optional<ClosedFormLaw::Kind> closed =
-      closed_form_kind(kind, compressor, noise.family() == NoiseModel::Family::kMinibatch);
-  auto rule = ClosedFormLaw::StepRule::kScheduled;
-  if (kind == "nsgd") rule = ClosedFormLaw::StepRule::kNsgd;
-  if (kind == "normalized_dcsgd")
-    rule = method.options().norm_of == "gradient" ? ClosedFormLaw::StepRule::kEq15Gradient
-                                                  : ClosedFormLaw::StepRule::kEq15Aggregate;
-  if (options.kind == "closed_form" || (options.kind == "auto" && closed)) {
+      closed_form_kind(m.kind, method.compressor().kind(), noise.kind());
+  if (options.kind == LawKind::kClosedForm || (options.kind == LawKind::kAuto && closed)) {
     if (!closed)
       throw ConfigError("sde.law", "sde.law = \"closed_form\": " + kind + " with compressor " +
-                                       compressor + " and noise " + noise.kind() +
+                                       method.compressor().name() + " and noise " + noise.name() +
                                        " has no closed-form law; use law = \"monte_carlo\"");
-    return std::make_unique<ClosedFormLaw>(method, *closed, rule);
+    return std::make_unique<ClosedFormLaw>(method, *closed, closed_form_rule(m));
   }
   return make_monte_carlo_law(method, options.samples);
 }

@@ -13,26 +13,31 @@ struct SdeWorkspace final : ProcessWorkspace {
   IntegratorScratch integrator;
 };
 
+const SdeModelSpec kModelSpecs[] = {
+    {SdeModel::kFirstOrder, "first_order", "dX = -(1/eta) mu dt + (R/sqrt(eta)) dW (Thm 1)", 0},
+    {SdeModel::kModified, "modified",
+     "the classic second-order modified equation, drift -grad f - (eta/2) Hess f grad f", 1},
+    {SdeModel::kStable, "stable",
+     "paper 2's stability-faithful SDE, drift -grad f + (eta/2) Hess f grad f (papers.md 8.3)", -1},
+};
+
 }  // namespace
+
+std::span<const SdeModelSpec> kind_specs(SdeModel) { return kModelSpecs; }
 
 SdeProcess::SdeProcess(const Method& method, const SdeOptions& options)
     : method_(method),
       options_(options),
       law_(make_update_law(method, options.law)),
       integrator_(make_integrator(options.integrator)) {
-  if (options_.model == "modified") {
-    flavour_sign_ = 1;
-  } else if (options_.model == "stable") {
-    flavour_sign_ = -1;
-  } else if (options_.model != "first_order") {
-    throw ConfigError("sde.model", "sde.model = \"" + options_.model +
-                                       "\" is not an SDE flavour (first_order, modified, stable)");
-  }
+  flavour_sign_ = spec_of(options_.model).drift_sign;
   if (flavour_sign_ != 0 && !law_->has_jacobian()) {
-    throw ConfigError("sde.model", "sde.model = \"" + options_.model + "\": the " + options_.model +
+    const std::string model(kind_name(options_.model));
+    throw ConfigError("sde.model", "sde.model = \"" + model + "\": the " + model +
                                        " drift needs the derivative of the mean update, which " +
                                        law_->name() + " does not provide for " +
-                                       method.options().kind + "; use model = \"first_order\"");
+                                       std::string(kind_name(method.options().kind)) +
+                                       "; use model = \"first_order\"");
   }
 }
 

@@ -17,9 +17,16 @@ namespace dcsde::testing {
 inline constexpr std::uint64_t kSeed = 0x5eed'c0de'2024ULL;  // printed by failing tests
 
 // Options that exercise each kind at dimension d; a kind not listed here gets the defaults.
+// The names of every compressor kind, in table order.
+inline std::vector<std::string> compressor_names() {
+  std::vector<std::string> names;
+  for (const CompressorSpec& spec : kind_specs(CompressorKind{})) names.emplace_back(spec.name);
+  return names;
+}
+
 inline CompressorOptions test_options(const std::string& kind, Index d) {
   CompressorOptions o;
-  o.kind = kind;
+  o.kind = *kind_named<CompressorKind>(kind);
   o.k = std::max<Index>(1, d / 4);
   o.p = 0.3;
   o.levels = kind == "qsgd" ? 4 : 3;

@@ -20,16 +20,27 @@ namespace {
 const DrawContext kCtx{kSeed, 0, 1, 2};
 
 TEST(CompressorRegistry, EightDistinctKindsEachBuildsItself) {
-  const auto& kinds = compressor_kinds();
+  const auto kinds = kind_specs(CompressorKind{});
   EXPECT_EQ(kinds.size(), 8u);
   std::set<std::string> names;
   std::set<std::uint8_t> tags;
-  for (const auto& info : kinds) {
-    EXPECT_TRUE(names.insert(info.kind).second) << info.kind;
+  for (const CompressorSpec& info : kinds) {
+    const std::string name(info.name);
+    EXPECT_TRUE(names.insert(name).second) << name;
     EXPECT_FALSE(info.meaning.empty());
-    const auto c = make_compressor(test_options(info.kind, 10), 10);
-    EXPECT_EQ(c->name(), info.kind);
+    const auto c = make_compressor(test_options(name, 10), 10);
+    EXPECT_EQ(c->name(), name);
+    EXPECT_EQ(c->kind(), info.kind);
     EXPECT_EQ(c->omega(10).has_value(), c->unbiased());
+    // The spec's traits are the object's (the spec is asked before anything is built).
+    EXPECT_EQ(c->sparse(), info.sparse) << name;
+    EXPECT_EQ(info.identity, c->omega(10) == 0.0) << name;
+    EXPECT_EQ(info.law != CompressionLaw::kNone, c->has_covariance()) << name;
+    const auto q = keep_probability(test_options(name, 10), 10);
+    EXPECT_EQ(q.has_value(), info.law != CompressionLaw::kNone) << name;
+    if (q) {
+      EXPECT_NEAR(*c->omega(10), 1.0 / *q - 1.0, 1e-12) << name;
+    }
     Philox rng = kCtx.stream(0, Purpose::kCompression);
     std::vector<std::uint8_t> bytes;
     c->encode(Vector::Ones(10), rng, bytes);
@@ -46,16 +57,17 @@ TEST(CompressorRegistry, InvalidOptionsThrowConfigErrorWithTheConstraint) {
     }
     return "";
   };
-  EXPECT_EQ(message({.kind = "rand_k", .k = 0}, 10),
+  EXPECT_EQ(message({.kind = CompressorKind::kRandK, .k = 0}, 10),
             "compressor.k = 0. Violated constraint: 1 <= k <= dim = 10.");
-  EXPECT_NE(message({.kind = "top_k", .k = 11}, 10), "");
-  EXPECT_NE(message({.kind = "bernoulli", .p = 0.0}, 10), "");
-  EXPECT_NE(message({.kind = "bernoulli", .p = 1.5}, 10), "");
-  EXPECT_NE(message({.kind = "qsgd", .levels = 0}, 10), "");
-  EXPECT_NE(message({.kind = "natural_dithering", .levels = 2000}, 10), "");
-  EXPECT_NE(message({.kind = "nope"}, 10).find("kind is one of identity | rand_k"),
-            std::string::npos);
-  EXPECT_EQ(message({.kind = "bernoulli", .p = 1.0}, 10), "");
+  EXPECT_NE(message({.kind = CompressorKind::kTopK, .k = 11}, 10), "");
+  EXPECT_NE(message({.kind = CompressorKind::kBernoulli, .p = 0.0}, 10), "");
+  EXPECT_NE(message({.kind = CompressorKind::kBernoulli, .p = 1.5}, 10), "");
+  EXPECT_NE(message({.kind = CompressorKind::kQsgd, .levels = 0}, 10), "");
+  EXPECT_EQ(message({.kind = CompressorKind::kNaturalDithering, .levels = 2000}, 10),
+            "compressor.levels = 2000. Violated constraint: 1 <= levels <= 1024 for "
+            "natural_dithering.");
+  EXPECT_EQ(message({.kind = CompressorKind::kQsgd, .levels = 2000}, 10), "");
+  EXPECT_EQ(message({.kind = CompressorKind::kBernoulli, .p = 1.0}, 10), "");
   std::string error;
   EXPECT_TRUE(compressor_options_valid({}, 1, &error));
   EXPECT_FALSE(compressor_options_valid({}, 0, &error));

@@ -69,13 +69,16 @@ TEST(Claims, ThresholdEntriesAndCriterionAreRead) {
   const dcsde::ClaimThreshold& t = c.thresholds[0];
   EXPECT_EQ(t.name, "t1");
   EXPECT_EQ(t.experiment.filename(), "e.toml");
-  EXPECT_EQ(t.sde, (std::vector<std::string>{"first_order", "stable"}));
-  EXPECT_EQ(t.criteria, std::vector<std::string>{"almost_sure"});
+  EXPECT_EQ(t.sde,
+            (std::vector<dcsde::SdeModel>{dcsde::SdeModel::kFirstOrder, dcsde::SdeModel::kStable}));
+  EXPECT_EQ(t.criteria,
+            std::vector<dcsde::StabilityCriterion>{dcsde::StabilityCriterion::kAlmostSure});
   EXPECT_EQ(t.sets, std::vector<std::string>{"run.replicas=8"});
   EXPECT_DOUBLE_EQ(*t.low, 0.1);
   EXPECT_DOUBLE_EQ(*t.high, 4.0);
   EXPECT_DOUBLE_EQ(t.tolerance, 0.05);
-  EXPECT_EQ(c.thresholds[1].criteria, std::vector<std::string>{"mean_square"});  // the default
+  EXPECT_EQ(c.thresholds[1].criteria,  // the default
+            std::vector<dcsde::StabilityCriterion>{dcsde::StabilityCriterion::kMeanSquare});
   EXPECT_FALSE(c.thresholds[1].low.has_value());
 }
 
@@ -128,7 +131,7 @@ TEST(Claims, KeepAbsentRecordsAProcessWithoutALimit) {
   o.low = 0.5;
   o.high = 3.0;
   o.tolerance = 0.02;
-  o.sde_models = {"first_order"};
+  o.sde_models = {dcsde::SdeModel::kFirstOrder};
   const std::vector<std::string> sets = {"sde.substeps=20"};
   EXPECT_THROW((void)dcsde::find_thresholds(Manifest::kExperiment, "e.toml", sets, o),
                dcsde::ConfigError);

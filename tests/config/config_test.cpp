@@ -127,9 +127,9 @@ methods = [
   EXPECT_EQ(plan.points[0].label, "noise.sigma=0.1, DCSGD");
   EXPECT_EQ(plan.points[1].label, "noise.sigma=0.1, DSignSGD");
   EXPECT_EQ(plan.points[5].experiment.noise.sigma, std::vector<double>{10.0});
-  EXPECT_EQ(plan.points[5].experiment.method.kind, "dsignsgd");
-  EXPECT_EQ(plan.points[5].experiment.compressor.kind, "sign");
-  EXPECT_EQ(plan.points[4].experiment.compressor.kind, "rand_k");
+  EXPECT_EQ(plan.points[5].experiment.method.kind, MethodKind::kDsignsgd);
+  EXPECT_EQ(plan.points[5].experiment.compressor.kind, CompressorKind::kSign);
+  EXPECT_EQ(plan.points[4].experiment.compressor.kind, CompressorKind::kRandK);
 }
 
 // Each point carries one cell per axis (sweep.csv's columns): the value of a key axis, the label
@@ -158,7 +158,7 @@ TEST(Config, BadSweepValueIsLocatedAtTheSweepLine) {
 TEST(Config, SetOverridesAnyKeyAndAcceptsBareWords) {
   const ExperimentPlan plan = parse_experiment(
       kBase, "exp.toml", {"method.kind=dsignsgd", "compressor.kind=sign", "agents.count=8"});
-  EXPECT_EQ(plan.points[0].experiment.method.kind, "dsignsgd");
+  EXPECT_EQ(plan.points[0].experiment.method.kind, MethodKind::kDsignsgd);
   EXPECT_EQ(plan.points[0].experiment.agents, 8);
   EXPECT_NE(error_of(kBase, {"nonsense"}).find("expected key=value"), std::string::npos);
 }

@@ -66,8 +66,8 @@ TEST_P(AddMessage, StepEqualsThePhases) {
 // Every compressor a method accepts with these options (top_k is biased: dcsgd refuses it).
 std::vector<std::string> kinds() {
   std::vector<std::string> out;
-  for (const CompressorKindInfo& info : compressor_kinds())
-    if (info.kind != "top_k") out.push_back(info.kind);
+  for (const CompressorSpec& spec : kind_specs(CompressorKind{}))
+    if (spec.kind != CompressorKind::kTopK) out.emplace_back(spec.name);
   return out;
 }
 

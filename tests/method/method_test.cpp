@@ -116,9 +116,10 @@ TEST(Method, IncompatibleCompressorsAreConfigErrors) {
 }
 
 TEST(Schedule, Multipliers) {
-  EXPECT_DOUBLE_EQ(Schedule({.kind = "constant"}).multiplier(1000), 1.0);
-  EXPECT_DOUBLE_EQ(Schedule({.kind = "inv_sqrt"}).multiplier(3), 0.5);
-  const Schedule piecewise({.kind = "piecewise", .points = {{0, 1.0}, {10, 0.5}, {20, 0.1}}});
+  EXPECT_DOUBLE_EQ(Schedule({.kind = ScheduleKind::kConstant}).multiplier(1000), 1.0);
+  EXPECT_DOUBLE_EQ(Schedule({.kind = ScheduleKind::kInvSqrt}).multiplier(3), 0.5);
+  const Schedule piecewise(
+      {.kind = ScheduleKind::kPiecewise, .points = {{0, 1.0}, {10, 0.5}, {20, 0.1}}});
   EXPECT_DOUBLE_EQ(piecewise.multiplier(0), 1.0);
   EXPECT_DOUBLE_EQ(piecewise.multiplier(9), 1.0);
   EXPECT_DOUBLE_EQ(piecewise.multiplier(10), 0.5);

@@ -19,14 +19,16 @@ Batch draw(const NoiseModel& noise, const Vector& g, std::uint32_t agent) {
 }
 
 TEST(Noise, NoneReturnsTheGradient) {
-  NoiseModel noise(NoiseOptions{.kind = "none"}, 1, 3);
+  NoiseModel noise(NoiseOptions{.kind = NoiseKind::kNone}, 1, 3);
   const Vector g = Vector::LinSpaced(3, -1, 1);
   EXPECT_EQ(draw(noise, g, 0), g.replicate(1, kReplicas));
 }
 
 TEST(Noise, GaussianHasMeanGradientAndVarianceSigmaSquaredOverBatchPerAgent) {
-  NoiseOptions options{
-      .kind = "gaussian", .sigma = {0.5, 2.0}, .coordinate_scale = {1.0, 3.0}, .batch = 4};
+  NoiseOptions options{.kind = NoiseKind::kGaussian,
+                       .sigma = {0.5, 2.0},
+                       .coordinate_scale = {1.0, 3.0},
+                       .batch = 4};
   NoiseModel noise(options, 2, 2);
   const Vector g = Vector::Constant(2, 1.5);
   for (std::uint32_t agent : {0u, 1u}) {
@@ -41,7 +43,8 @@ TEST(Noise, GaussianHasMeanGradientAndVarianceSigmaSquaredOverBatchPerAgent) {
 }
 
 TEST(Noise, AffineGaussianVarianceGrowsWithTheGradientNorm) {
-  NoiseModel noise(NoiseOptions{.kind = "affine_gaussian", .sigma0 = {0.3}, .sigma1 = {0.5}}, 1, 4);
+  NoiseModel noise(
+      NoiseOptions{.kind = NoiseKind::kAffineGaussian, .sigma0 = {0.3}, .sigma1 = {0.5}}, 1, 4);
   const Vector g = Vector::Constant(4, 2.0);  // ||g|| = 4
   const double var = 0.3 * 0.3 + 0.25 * 16.0;
   const Batch out = draw(noise, g, 0);
@@ -55,14 +58,14 @@ TEST(Noise, AffineGaussianVarianceGrowsWithTheGradientNorm) {
 // Student-t: the sign probability P(g + s T > 0) = F_nu(g/s) is what DSignSGD's SDE uses;
 // check it, with nu = 1 (Cauchy, no mean) included, and the affine scale s0 + s1 ||g||.
 TEST(Noise, StudentTSignProbabilityIsTheCdfOfTheSignalToScaleRatio) {
-  for (const char* kind : {"student_t", "affine_student_t"}) {
+  for (const NoiseKind kind : {NoiseKind::kStudentT, NoiseKind::kAffineStudentT}) {
     for (double nu : {1.0, 2.5}) {
       NoiseOptions options{
           .kind = kind, .sigma = {0.8}, .sigma0 = {0.2}, .sigma1 = {0.5}, .nu = nu};
       NoiseModel noise(options, 1, 2);
       Vector g(2);
       g << 0.4, -0.3;
-      const double scale = std::string(kind) == "student_t" ? 0.8 : 0.2 + 0.5 * g.norm();
+      const double scale = kind == NoiseKind::kStudentT ? 0.8 : 0.2 + 0.5 * g.norm();
       const Batch out = draw(noise, g, 0);
       boost::math::students_t dist(nu);
       for (Index j = 0; j < 2; ++j) {
@@ -76,7 +79,7 @@ TEST(Noise, StudentTSignProbabilityIsTheCdfOfTheSignalToScaleRatio) {
 }
 
 TEST(Noise, AgentsDrawIndependentStreams) {
-  NoiseModel noise(NoiseOptions{.kind = "gaussian", .sigma = {1.0}}, 2, 1);
+  NoiseModel noise(NoiseOptions{.kind = NoiseKind::kGaussian, .sigma = {1.0}}, 2, 1);
   const Vector g = Vector::Zero(1);
   const Batch a = draw(noise, g, 0), b = draw(noise, g, 1);
   const double corr = (a.array() * b.array()).mean();

@@ -74,7 +74,7 @@ seed = 3
 
 ThresholdReport search(const char* toml, const std::string& key,
                        std::vector<StabilityCriterion> criteria = {StabilityCriterion::kMeanSquare},
-                       std::vector<std::string> sets = {}, std::vector<std::string> sde = {}) {
+                       std::vector<std::string> sets = {}, std::vector<SdeModel> sde = {}) {
   ThresholdOptions o;
   o.key = key;
   o.criteria = std::move(criteria);
@@ -109,8 +109,8 @@ TEST(Threshold, EulerStepsOfTheSdesHaveTheirOwnLimits) {
   // With dt = eta (substeps = 1), on lambda_max = 4 with c = 4 eta: the first-order SDE is GD
   // (c < 2), the stable one x' = (1 - c + c^2/2) x (c < 2), the modified one
   // x' = (1 - c - c^2/2) x (c < sqrt(5) - 1).
-  const ThresholdReport r =
-      search(kGd, "method.lr", {StabilityCriterion::kMeanSquare}, {}, {"stable", "modified"});
+  const ThresholdReport r = search(kGd, "method.lr", {StabilityCriterion::kMeanSquare}, {},
+                                   {SdeModel::kStable, SdeModel::kModified});
   ASSERT_EQ(r.processes.size(), 3u);
   expect_bracketed(r.processes[1].results[0], 0.5);
   expect_bracketed(r.processes[2].results[0], (std::sqrt(5.0) - 1.0) / 4.0);

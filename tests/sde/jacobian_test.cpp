@@ -60,21 +60,21 @@ eps = 0.5
 // not take, minibatch noise without data) are not configurations and are skipped.
 std::vector<std::vector<std::string>> all_configurations() {
   std::vector<std::vector<std::string>> out;
-  for (const MethodKindInfo& m : method_kinds()) {
-    const bool normalized = m.kind == "nsgd" || m.kind == "normalized_dcsgd";
-    for (const CompressorKindInfo& c : compressor_kinds()) {
-      for (const NoiseKindInfo& n : noise_kinds()) {
-        const bool t = n.kind.find("student_t") != std::string::npos;
+  for (const MethodSpec& m : kind_specs(MethodKind{})) {
+    const bool normalized = m.rule != StepRule::kScheduled;
+    for (const CompressorSpec& c : kind_specs(CompressorKind{})) {
+      for (const NoiseSpec& n : kind_specs(NoiseKind{})) {
+        const bool t = n.family == NoiseFamily::kStudentT;
         for (const char* nu : {"1.0", "2.0", "3.0"}) {
           if (!t && std::string(nu) != "1.0") continue;
           for (const char* norm : {"aggregate", "gradient"}) {
             if (!normalized && std::string(norm) != "aggregate") continue;
-            std::vector<std::string> sets = {"method.kind=\"" + m.kind + "\"",
-                                             "compressor.kind=\"" + c.kind + "\"",
-                                             "noise.kind=\"" + n.kind + "\""};
+            std::vector<std::string> sets = {"method.kind=\"" + std::string(m.name) + "\"",
+                                             "compressor.kind=\"" + std::string(c.name) + "\"",
+                                             "noise.kind=\"" + std::string(n.name) + "\""};
             if (t) sets.push_back(std::string("noise.nu=") + nu);
             if (normalized) sets.push_back(std::string("method.norm_of=\"") + norm + "\"");
-            if (m.kind != "normalized_dcsgd") sets.push_back("method.lr=0.1");  // Eq. 15 has none
+            if (m.reads_lr) sets.push_back("method.lr=0.1");  // Eq. 15 has none
             out.push_back(sets);
           }
         }
@@ -187,7 +187,7 @@ TEST(DriftJacobian, LawsWithoutAJacobianAreRefusedByTheCorrectedFlavours) {
   for (const auto& sets : all_configurations()) {
     const auto b = try_build(sets, "[sde]\n");
     if (!b) continue;
-    const bool majority = b->e.method.kind == "majority_vote";
+    const bool majority = b->e.method.kind == MethodKind::kMajorityVote;
     EXPECT_FALSE(majority && b->a.sde->law().has_jacobian()) << label(sets);
     if (b->a.sde->law().has_jacobian()) continue;
     majority_seen = majority_seen || majority;

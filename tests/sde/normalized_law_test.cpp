@@ -128,7 +128,7 @@ Built build(const std::vector<std::string>& sets) {
 double trace_sigma_d(const Built& b, const Vector& g) {
   const double s = b.e.noise.sigma[0] / std::sqrt(static_cast<double>(b.e.noise.batch));
   double var = s * s;
-  if (b.e.noise.kind == "student_t") var *= b.e.noise.nu / (b.e.noise.nu - 2.0);
+  if (b.e.noise.kind == NoiseKind::kStudentT) var *= b.e.noise.nu / (b.e.noise.nu - 2.0);
   const double d = static_cast<double>(g.size()), n = static_cast<double>(b.e.agents);
   const double omega = b.a.compressor->omega(g.size()).value_or(0.0);
   return ((1.0 + omega) * d * var + omega * g.squaredNorm()) / n;
@@ -160,7 +160,7 @@ TEST(NormalizedLaw, DeltaMethodMatchesSamplesInTheSmallNoiseRegime) {
     const double r = g.norm(), eta_k = 1.0 / std::sqrt(static_cast<double>(k) + 1.0);
     // h(r), h'(r), h''(r) of the step rule.
     double h, dh, ddh;
-    if (b.e.method.kind == "nsgd") {
+    if (b.e.method.kind == MethodKind::kNsgd) {
       h = b.e.method.lr * eta_k / r;
       dh = -h / r;
       ddh = 2.0 * h / (r * r);
@@ -175,7 +175,7 @@ TEST(NormalizedLaw, DeltaMethodMatchesSamplesInTheSmallNoiseRegime) {
     const double bias_bound = (1.5 * std::abs(dh) + 0.5 * r * std::abs(ddh)) * trace;
     const double cov_slack = 10.0 * h * h * r * r * eps2 * eps2;
 
-    const Law law = closed_law(*make_update_law(method, {.kind = "auto"}), x, k);
+    const Law law = closed_law(*make_update_law(method, {.kind = LawKind::kAuto}), x, k);
     const Moments mc = sample_update(method, x, k, c.samples);
     const std::string label = ::testing::PrintToString(c.sets);
     EXPECT_EQ(law.name, "closed_form(delta)") << label;
@@ -219,7 +219,7 @@ TEST(NormalizedLaw, GradientNormLawIsExact) {
     const double h = 2.0 * b.e.method.eps * eta_k /
                      ((*b.e.method.L0 + *b.e.method.L1 * g.norm()) * b.a.method->normalization_p() +
                       b.a.method->normalization_q());
-    const Law law = closed_law(*make_update_law(*b.a.method, {.kind = "auto"}), x, k);
+    const Law law = closed_law(*make_update_law(*b.a.method, {.kind = LawKind::kAuto}), x, k);
     const Moments mc = sample_update(*b.a.method, x, k, 100000);
     const std::string label = ::testing::PrintToString(sets);
     EXPECT_EQ(law.name, "closed_form") << label;

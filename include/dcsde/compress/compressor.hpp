@@ -23,16 +23,30 @@
 #include <string>
 #include <vector>
 
+#include "dcsde/core/kind.hpp"
 #include "dcsde/core/rng.hpp"
 #include "dcsde/core/types.hpp"
 
 namespace dcsde {
 
+// The compressor kinds; their specs are in kind_specs(CompressorKind) below.
+enum class CompressorKind {
+  kIdentity,
+  kRandK,
+  kBernoulli,
+  kQsgd,
+  kNatural,
+  kNaturalDithering,
+  kSign,
+  kTopK
+};
+
 class Compressor {
  public:
   virtual ~Compressor() = default;
 
-  virtual std::string name() const = 0;
+  virtual CompressorKind kind() const = 0;
+  std::string name() const { return std::string(kind_name(kind())); }
   virtual bool unbiased() const = 0;
   // The variance parameter omega for vectors of dimension d; empty for biased compressors.
   virtual std::optional<double> omega(Index d) const = 0;
@@ -80,14 +94,38 @@ class Compressor {
   virtual bool fixed_size() const { return true; }
 };
 
-// TOML table [compressor]. kind is one of compressor_kinds():
-//   identity | rand_k | bernoulli | qsgd | natural | natural_dithering | sign | top_k
+// TOML table [compressor]; `kind` is one of kind_specs(CompressorKind), which says which of the
+// other keys it reads.
 struct CompressorOptions {
-  std::string kind = "identity";
+  CompressorKind kind = CompressorKind::kIdentity;
   Index k = 1;     // rand_k, top_k: coordinates kept (1 <= k <= d)
   double p = 0.5;  // bernoulli: keep probability (0 < p <= 1)
-  int levels = 1;  // qsgd (1 <= s < 2^31), natural_dithering (1 <= s <= 1024): levels s
+  int levels = 1;  // qsgd, natural_dithering: levels s (1 <= s <= the kind's max_levels)
 };
+
+// The [compressor] keys besides `kind`, as bits of CompressorSpec::keys.
+enum CompressorKey : unsigned { kCompressorK = 1u, kCompressorP = 2u, kCompressorLevels = 4u };
+
+// What the closed-form SDE law (sde/law.hpp, papers.md 5.1 Thm 1) knows of a compressor: its
+// coordinate j is v_j b_j / q with b_j ~ Bernoulli(q), independent across j (kBernoulli, q = p),
+// exactly k of d kept (kRandK, q = k/d), or always kept (kIdentity, q = 1). kNone: no closed form
+// (the law is estimated by Monte Carlo).
+enum class CompressionLaw { kNone, kIdentity, kBernoulli, kRandK };
+
+// One compressor kind, declared once: the schema, validation, to_toml, `dcsde list`, the methods,
+// the SDE law and the theory read it (core/kind.hpp).
+struct CompressorSpec {
+  CompressorKind kind;
+  std::string_view name, meaning;
+  unsigned keys;       // the CompressorKey bits it reads
+  int max_levels;      // the largest `levels` it takes (when it reads levels)
+  bool identity;       // no compression: the message is the vector itself
+  bool sends_signs;    // messages are signs (what dsignsgd and majority_vote send)
+  bool sparse;         // Compressor::sparse(): a random subset independent of v, scaled
+  CompressionLaw law;  // what the closed-form SDE law knows of it
+  std::unique_ptr<Compressor> (*make)(const CompressorOptions&);
+};
+std::span<const CompressorSpec> kind_specs(CompressorKind);
 
 // Ceres-style validation against dimension d (d >= 1 and d < 2^32, the wire header's limit).
 // Returns true if valid; otherwise writes a sentence such as
@@ -96,11 +134,15 @@ struct CompressorOptions {
 bool compressor_options_valid(const CompressorOptions& options, Index dim, std::string* error,
                               std::string* key = nullptr);
 
-struct CompressorKindInfo {
-  std::string kind;
-  std::string meaning;
-};
-const std::vector<CompressorKindInfo>& compressor_kinds();
+// The probability q that a coordinate is kept (and scaled by 1/q), for the kinds whose law is
+// known (CompressionLaw): 1, p or k/d; nothing for the others.
+std::optional<double> keep_probability(const CompressorOptions& options, Index dim);
+
+// Options of the same kind whose omega for dimension d is `omega`, as far as the kind's
+// parameter allows (rand_k: k = d / (1 + omega), a ConfigError unless that is a positive
+// integer; bernoulli: p = 1 / (1 + omega)); nothing when no parameter of the kind sets omega.
+std::optional<CompressorOptions> with_omega(const CompressorOptions& options, Index dim,
+                                            double omega);
 
 // Builds the compressor for vectors of dimension `dim`. Throws ConfigError with the sentence of
 // compressor_options_valid when the options are invalid.

@@ -27,7 +27,7 @@ namespace dcsde {
 class QsgdCompressor final : public Compressor {
  public:
   explicit QsgdCompressor(int levels);
-  std::string name() const override { return "qsgd"; }
+  CompressorKind kind() const override { return CompressorKind::kQsgd; }
   bool unbiased() const override { return true; }
   std::optional<double> omega(Index d) const override;
   void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const override;
@@ -51,7 +51,7 @@ class QsgdCompressor final : public Compressor {
 //   message_bits = pad8(48 + 13 d).  Decode rejects e > 2099.
 class NaturalCompressor final : public Compressor {
  public:
-  std::string name() const override { return "natural"; }
+  CompressorKind kind() const override { return CompressorKind::kNatural; }
   bool unbiased() const override { return true; }
   std::optional<double> omega(Index) const override { return 0.125; }
   void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const override;
@@ -74,7 +74,7 @@ class NaturalCompressor final : public Compressor {
 class NaturalDitheringCompressor final : public Compressor {
  public:
   explicit NaturalDitheringCompressor(int levels);
-  std::string name() const override { return "natural_dithering"; }
+  CompressorKind kind() const override { return CompressorKind::kNaturalDithering; }
   bool unbiased() const override { return true; }
   std::optional<double> omega(Index d) const override;
   void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const override;
@@ -97,7 +97,7 @@ class NaturalDitheringCompressor final : public Compressor {
 //   fixed_size() is false. Decode rejects z > 1 and a coordinate marked both negative and zero.
 class SignCompressor final : public Compressor {
  public:
-  std::string name() const override { return "sign"; }
+  CompressorKind kind() const override { return CompressorKind::kSign; }
   bool unbiased() const override { return false; }
   std::optional<double> omega(Index) const override { return std::nullopt; }
   void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const override;

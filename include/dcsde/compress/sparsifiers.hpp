@@ -14,7 +14,7 @@ namespace dcsde {
 // Wire: header | d x binary64 x_j.                         message_bits = 48 + 64 d.
 class IdentityCompressor final : public Compressor {
  public:
-  std::string name() const override { return "identity"; }
+  CompressorKind kind() const override { return CompressorKind::kIdentity; }
   bool unbiased() const override { return true; }
   std::optional<double> omega(Index) const override { return 0.0; }
   void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const override;
@@ -42,7 +42,7 @@ class IdentityCompressor final : public Compressor {
 class RandKCompressor final : public Compressor {
  public:
   explicit RandKCompressor(Index k);
-  std::string name() const override { return "rand_k"; }
+  CompressorKind kind() const override { return CompressorKind::kRandK; }
   bool unbiased() const override { return true; }
   std::optional<double> omega(Index d) const override;
   void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const override;
@@ -73,7 +73,7 @@ class RandKCompressor final : public Compressor {
 class BernoulliCompressor final : public Compressor {
  public:
   explicit BernoulliCompressor(double p);
-  std::string name() const override { return "bernoulli"; }
+  CompressorKind kind() const override { return CompressorKind::kBernoulli; }
   bool unbiased() const override { return true; }
   std::optional<double> omega(Index) const override { return 1.0 / p_ - 1.0; }
   void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const override;
@@ -101,7 +101,7 @@ class BernoulliCompressor final : public Compressor {
 class TopKCompressor final : public Compressor {
  public:
   explicit TopKCompressor(Index k);
-  std::string name() const override { return "top_k"; }
+  CompressorKind kind() const override { return CompressorKind::kTopK; }
   bool unbiased() const override { return false; }
   std::optional<double> omega(Index) const override { return std::nullopt; }
   void apply(const ConstBatchRef& V, const DrawContext& ctx, BatchRef out) const override;

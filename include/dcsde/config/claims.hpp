@@ -30,6 +30,9 @@
 #include <string>
 #include <vector>
 
+#include "dcsde/run/growth.hpp"
+#include "dcsde/sde/sde.hpp"
+
 namespace dcsde {
 
 // One [[claim.thresholds]] entry: the arguments of `dcsde threshold` (config/threshold.hpp).
@@ -37,9 +40,9 @@ struct ClaimThreshold {
   std::string name;                  // its folder in the claim's results; unique in the claim
   std::filesystem::path experiment;  // relative to the manifest
   std::string key;
-  std::vector<std::string> sde;       // first_order | modified | stable
-  std::vector<std::string> criteria;  // mean_square | almost_sure; default mean_square
-  std::vector<std::string> sets;      // --set overrides, before --quick's
+  std::vector<SdeModel> sde;
+  std::vector<StabilityCriterion> criteria;  // default mean_square
+  std::vector<std::string> sets;             // --set overrides, before --quick's
   std::optional<double> low, high;
   double tolerance = 1e-2;
 };

@@ -27,9 +27,9 @@
 namespace dcsde {
 
 struct ThresholdOptions {
-  std::string key;                      // e.g. "method.lr": a float or int key of the schema
-  std::optional<double> low, high;      // the bracket; both or neither
-  std::vector<std::string> sde_models;  // first_order | modified | stable; empty: optimizer only
+  std::string key;                   // e.g. "method.lr": a float or int key of the schema
+  std::optional<double> low, high;   // the bracket; both or neither
+  std::vector<SdeModel> sde_models;  // the SDEs to probe beside the optimizer
   std::vector<StabilityCriterion> criteria = {StabilityCriterion::kMeanSquare};
   double tolerance = 1e-3;  // relative width of the final bracket, in (0, 1)
   double z = 3.0;           // standard errors that make growth significant

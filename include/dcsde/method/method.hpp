@@ -37,29 +37,63 @@
 
 namespace dcsde {
 
+// The method kinds; their specs are in kind_specs(MethodKind) below.
+enum class MethodKind { kDsgd, kDcsgd, kDsignsgd, kMajorityVote, kNormalizedDcsgd, kNsgd };
+// method.sign_draw, method.norm_of (see MethodOptions).
+enum class SignDraw { kNoise, kLaw };
+enum class NormOf { kAggregate, kGradient };
+
 struct MethodOptions {
-  std::string kind = "dsgd";  // dsgd | dcsgd | dsignsgd | majority_vote | normalized_dcsgd | nsgd
-  double lr = 0.01;           // eta (unused by normalized_dcsgd, whose step is eps-driven)
+  MethodKind kind = MethodKind::kDsgd;
+  double lr = 0.01;  // eta (unused by normalized_dcsgd, whose step is eps-driven)
   ScheduleOptions schedule;
   std::int64_t steps = 1000;
   // normalized_dcsgd (Eq. 15): eps in (0,1); L0, L1 default to the objective's constants;
   // sigma0, sigma1 default to the noise model's (affine kinds) or (sigma, 0) otherwise.
   double eps = 0.5;
   std::optional<double> L0, L1, sigma0, sigma1;
-  std::string norm_of = "aggregate";  // aggregate | gradient
-  bool allow_biased = false;          // dcsgd with a biased compressor (top_k), at the user's risk
-  // dsignsgd, majority_vote: how an agent's sign is drawn. "noise": the noise T, then sign(g + s T)
-  // (what a transport encodes, bit for bit). "law": the sign itself, +1 with probability
-  // F(g / s), from one uniform per coordinate (noise/sign_law.hpp): the same law, other bits,
-  // about 10x fewer operations under Student-t noise.
-  std::string sign_draw = "noise";
+  NormOf norm_of = NormOf::kAggregate;
+  bool allow_biased = false;  // dcsgd with a biased compressor (top_k), at the user's risk
+  // dsignsgd, majority_vote: how an agent's sign is drawn. kNoise: the noise T, then
+  // sign(g + s T) (what a transport encodes, bit for bit). kLaw: the sign itself, +1 with
+  // probability F(g / s), from one uniform per coordinate (noise/sign_law.hpp): the same law,
+  // other bits, about 10x fewer operations under Student-t noise.
+  SignDraw sign_draw = SignDraw::kNoise;
 };
 
-struct MethodKindInfo {
-  std::string kind;
-  std::string meaning;
+// What a method asks of the compressor.
+enum class CompressorNeed { kIdentity, kUnbiased, kSigns };
+// How the server combines the messages: their mean, or the sign of their sum (majority vote).
+enum class Aggregation { kAverage, kMajority };
+// The step size h_k: eta eta_k (kScheduled), eta eta_k / ||D|| (kNormalized) or Eq. 15 (kEq15).
+enum class StepRule { kScheduled, kNormalized, kEq15 };
+// Which of paper 1's results cover the method: Thm 3 and the DCSGD scaling rules (kDcsgd), Thm 4
+// and the DSignSGD rules (kDsignsgd), or none.
+enum class PaperOneTheory { kNone, kDcsgd, kDsignsgd };
+
+// One method kind, declared once (core/kind.hpp).
+struct MethodSpec {
+  MethodKind kind;
+  std::string_view name, meaning;
+  CompressorNeed needs;
+  Aggregation aggregation;
+  StepRule rule;
+  bool reads_lr;  // false: the step comes from eps (Eq. 15) and method.lr is not set
+  PaperOneTheory theory;
 };
-const std::vector<MethodKindInfo>& method_kinds();
+std::span<const MethodSpec> kind_specs(MethodKind);
+
+struct SignDrawSpec {
+  SignDraw kind;
+  std::string_view name, meaning;
+};
+std::span<const SignDrawSpec> kind_specs(SignDraw);
+
+struct NormOfSpec {
+  NormOf kind;
+  std::string_view name, meaning;
+};
+std::span<const NormOfSpec> kind_specs(NormOf);
 
 // Scratch buffers of one column block; sized once, reused every step (no allocation in the loop).
 struct MethodWorkspace {
@@ -159,9 +193,6 @@ class Method final {
   void law_signs(Index agent, const DrawContext& ctx, Index c, MethodWorkspace& ws,
                  double& bracketed_scale) const;
 
-  enum class Aggregation { kAverage, kMajority };
-  enum class StepRule { kScheduled, kEq15, kNormalized };
-
   MethodOptions options_;
   const Objective& objective_;
   const NoiseModel& noise_;
@@ -172,9 +203,9 @@ class Method final {
   StepRule rule_ = StepRule::kScheduled;
   bool compress_ = true;           // false for the identity compressor: skip the copy
   bool minibatch_ = false;         // agents draw minibatch gradients from the objective's data
-  bool norm_of_gradient_ = false;  // Eq. 15 normalizes by ||grad f|| (options_.norm_of, read once)
+  bool norm_of_gradient_ = false;  // Eq. 15 normalizes by ||grad f|| (options_.norm_of)
   bool sparse_ = false;  // the fused path of step() (sparse compressor, closed-form noise)
-  std::optional<SignLaw> sign_law_;  // sign_draw = "law"
+  std::optional<SignLaw> sign_law_;  // sign_draw = law
   double l0_ = 0, l1_ = 0, norm_p_ = 1, norm_q_ = 0;
 };
 

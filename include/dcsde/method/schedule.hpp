@@ -3,14 +3,27 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
+#include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "dcsde/core/kind.hpp"
+
 namespace dcsde {
 
+enum class ScheduleKind { kConstant, kInvSqrt, kPiecewise };
+
+// One schedule kind, declared once (core/kind.hpp).
+struct ScheduleSpec {
+  ScheduleKind kind;
+  std::string_view name, meaning;
+  bool reads_points;  // method.schedule_points
+};
+std::span<const ScheduleSpec> kind_specs(ScheduleKind);
+
 struct ScheduleOptions {
-  std::string kind = "constant";  // constant | inv_sqrt | piecewise
+  ScheduleKind kind = ScheduleKind::kConstant;
   // piecewise: (first step, multiplier) pairs with strictly increasing steps, the first at 0:
   // eta_k = multiplier of the last pair whose step <= k.
   std::vector<std::pair<std::int64_t, double>> points;
@@ -25,12 +38,10 @@ class Schedule final {
   //   inv_sqrt:  1 / sqrt(k + 1)                     (paper 2's Robbins-Monro schedule)
   //   piecewise: the multiplier in force at step k
   double multiplier(std::int64_t k) const;
-  const std::string& kind() const { return options_.kind; }
+  ScheduleKind kind() const { return options_.kind; }
 
  private:
-  enum class Kind { kConstant, kInvSqrt, kPiecewise };
   ScheduleOptions options_;
-  Kind kind_ = Kind::kConstant;  // options_.kind, read once: multiplier() runs every step
 };
 
 }  // namespace dcsde

@@ -19,17 +19,22 @@
 // concrete class rather than a hierarchy.
 #pragma once
 
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "dcsde/core/kind.hpp"
 #include "dcsde/core/rng.hpp"
 #include "dcsde/core/types.hpp"
 
 namespace dcsde {
 
+// The noise kinds; their specs are in kind_specs(NoiseKind) below.
+enum class NoiseKind { kNone, kGaussian, kStudentT, kAffineGaussian, kAffineStudentT, kMinibatch };
+
 struct NoiseOptions {
-  // none | gaussian | student_t | affine_gaussian | affine_student_t | minibatch
-  std::string kind = "none";
+  NoiseKind kind = NoiseKind::kNone;
   std::vector<double> sigma = {1.0};   // gaussian, student_t: std or scale; 1 value or 1 per agent
   std::vector<double> sigma0 = {0.0};  // affine kinds: constant part; 1 value or 1 per agent
   std::vector<double> sigma1 = {1.0};  // affine kinds: gradient-norm part; 1 value or 1 per agent
@@ -38,24 +43,36 @@ struct NoiseOptions {
   Index batch = 1;  // B: the scale is divided by sqrt(B); minibatch: examples per agent and step
 };
 
-struct NoiseKindInfo {
-  std::string kind;
-  std::string meaning;
+// The law of T: none, N(0,1), t_nu, or the objective's own minibatches (then sample() and scale()
+// do not apply: Objective::minibatch_gradient draws the agents' gradients).
+enum class NoiseFamily { kNone, kGaussian, kStudentT, kMinibatch };
+// a_i(g) of the header comment: sigma_i, sqrt(sigma0_i^2 + sigma1_i^2 ||g||^2) or
+// sigma0_i + sigma1_i ||g||.
+enum class NoiseScaleRule { kConstant, kAffineVariance, kAffineScale };
+
+// One noise kind, declared once (core/kind.hpp).
+struct NoiseSpec {
+  NoiseKind kind;
+  std::string_view name, meaning;
+  NoiseFamily family;
+  NoiseScaleRule rule;
 };
-const std::vector<NoiseKindInfo>& noise_kinds();
+std::span<const NoiseSpec> kind_specs(NoiseKind);
+
+// Whether the options' noise has a finite variance: every kind but Student-t with nu <= 2.
+bool finite_variance(const NoiseOptions& options);
 
 class NoiseModel final {
  public:
-  // kMinibatch: the agents' gradients come from minibatches of the objective's own data
-  // (Objective::minibatch_gradient); sample() and scale() do not apply to it.
-  enum class Family { kNone, kGaussian, kStudentT, kMinibatch };
-  enum class ScaleRule { kConstant, kAffineVariance, kAffineScale };
+  using Family = NoiseFamily;
+  using ScaleRule = NoiseScaleRule;
 
   // `agents` and `dim` fix the lengths of the per-agent and per-coordinate parameters; options
   // must have passed validation (see validate_noise in config/).
   NoiseModel(const NoiseOptions& options, Index agents, Index dim);
 
-  const std::string& kind() const { return kind_; }
+  NoiseKind kind() const { return kind_; }
+  std::string name() const { return std::string(kind_name(kind_)); }
   Family family() const { return family_; }
   ScaleRule scale_rule() const { return rule_; }
   double nu() const { return nu_; }
@@ -110,7 +127,7 @@ class NoiseModel final {
   // The next n values T of the column's stream into t.
   void draw(Philox& rng, double* t, Index n) const;
 
-  std::string kind_;
+  NoiseKind kind_;
   Family family_;
   ScaleRule rule_;
   double nu_;

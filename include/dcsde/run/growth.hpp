@@ -20,9 +20,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "dcsde/core/kind.hpp"
 #include "dcsde/core/types.hpp"
 #include "dcsde/run/process.hpp"
 #include "dcsde/run/runner.hpp"
@@ -30,6 +33,13 @@
 namespace dcsde {
 
 enum class StabilityCriterion { kMeanSquare, kAlmostSure };
+
+// One criterion, declared once (core/kind.hpp): its name and the sentence that states it.
+struct StabilityCriterionSpec {
+  StabilityCriterion kind;
+  std::string_view name, meaning;
+};
+std::span<const StabilityCriterionSpec> kind_specs(StabilityCriterion);
 const char* to_string(StabilityCriterion criterion);  // "mean_square", "almost_sure"
 // One sentence stating the criterion, for outputs.
 const char* describe(StabilityCriterion criterion);

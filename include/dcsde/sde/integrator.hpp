@@ -1,7 +1,8 @@
 // SDE integrators (papers.md 5.2): one substep of dt = eta/substeps of dX = -b dt - sigma dW,
 // given the coefficients at any point. Each integrator is a type, declared once in
-// integrator_kinds() with its name and meaning; SdeProcess (sde/sde.hpp) asks the table for the
-// one [sde] integrator names, so a new integrator is its class and its entry there.
+// kind_specs(IntegratorKind) with its name and meaning; SdeProcess (sde/sde.hpp) asks the table
+// for the one [sde] integrator names, so a new integrator is its class, its enum value and its
+// entry there.
 //   euler_maruyama: X -= b(X) dt + sigma(X) dW                    weak order 1
 //   heun:           X~ = X - b(X) dt - sigma(X) dW,
 //                   X -= (b(X) + b(X~))/2 dt + sigma(X) dW        weak order 2 for additive noise
@@ -9,11 +10,11 @@
 //                                                                 otherwise
 #pragma once
 
-#include <functional>
 #include <memory>
-#include <string>
-#include <vector>
+#include <span>
+#include <string_view>
 
+#include "dcsde/core/kind.hpp"
 #include "dcsde/core/types.hpp"
 
 namespace dcsde {
@@ -47,14 +48,16 @@ class Integrator {
                        IntegratorScratch& scratch, RowVectorRef step_sizes) const = 0;
 };
 
-struct IntegratorKindInfo {
-  std::string kind;
-  std::string meaning;
-  std::function<std::unique_ptr<Integrator>()> make;
-};
-const std::vector<IntegratorKindInfo>& integrator_kinds();
+enum class IntegratorKind { kEulerMaruyama, kHeun };
 
-// The integrator named `kind`; ConfigError naming sde.integrator and the kinds otherwise.
-std::unique_ptr<Integrator> make_integrator(const std::string& kind);
+// One integrator, declared once (core/kind.hpp).
+struct IntegratorSpec {
+  IntegratorKind kind;
+  std::string_view name, meaning;
+  std::unique_ptr<Integrator> (*make)();
+};
+std::span<const IntegratorSpec> kind_specs(IntegratorKind);
+
+std::unique_ptr<Integrator> make_integrator(IntegratorKind kind);
 
 }  // namespace dcsde

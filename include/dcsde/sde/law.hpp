@@ -99,17 +99,25 @@ class UpdateLaw {
                                        LawWorkspace& ws) const;
 };
 
+enum class LawKind { kAuto, kClosedForm, kMonteCarlo };
+
+// One law kind, declared once (core/kind.hpp).
+struct LawSpec {
+  LawKind kind;
+  std::string_view name, meaning;
+};
+std::span<const LawSpec> kind_specs(LawKind);
+
 struct LawOptions {
-  std::string kind = "auto";  // auto | closed_form | monte_carlo
-  Index samples = 64;         // monte_carlo: M
+  LawKind kind = LawKind::kAuto;
+  Index samples = 64;  // monte_carlo: M
 };
 
-// Whether a closed-form law exists for `method` (a method.kind) with `compressor` (a
-// compressor.kind) under injected noise (not minibatch): the averaged methods with identity,
-// Bernoulli or rand-k compression (Thm 1) and the sign methods. make_update_law's choice, asked
-// before anything is built (config/limits.cpp's memory estimate).
-bool has_closed_form_law(const std::string& method, const std::string& compressor,
-                         bool minibatch_noise);
+// Whether a closed-form law exists for the method with the compressor and the noise: the
+// averaged methods with a compressor whose CompressionLaw is known (identity, Bernoulli, rand-k;
+// Thm 1) and the sign methods, under injected noise (not minibatch). make_update_law's choice,
+// asked before anything is built (config/limits.cpp's memory estimate).
+bool has_closed_form_law(MethodKind method, CompressorKind compressor, NoiseKind noise);
 
 // The law of `method`'s update. kind = auto takes the closed form where one exists (for nsgd and
 // normalized_dcsgd on ||D||, the delta method above), else Monte Carlo (other compressors,

@@ -19,7 +19,9 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "dcsde/run/process.hpp"
 #include "dcsde/sde/integrator.hpp"
@@ -27,9 +29,20 @@
 
 namespace dcsde {
 
+// The SDE models (flavours) of the header comment; their specs are in kind_specs(SdeModel).
+enum class SdeModel { kFirstOrder, kModified, kStable };
+
+// One SDE model, declared once (core/kind.hpp).
+struct SdeModelSpec {
+  SdeModel kind;
+  std::string_view name, meaning;
+  int drift_sign;  // k of the correction k (h_k^2/2) J m: 0, +1 (modified), -1 (stable)
+};
+std::span<const SdeModelSpec> kind_specs(SdeModel);
+
 struct SdeOptions {
-  std::string model = "first_order";          // first_order | modified | stable
-  std::string integrator = "euler_maruyama";  // euler_maruyama | heun
+  SdeModel model = SdeModel::kFirstOrder;
+  IntegratorKind integrator = IntegratorKind::kEulerMaruyama;
   Index substeps = 1;  // integrator steps per optimizer step (dt = eta/substeps)
   LawOptions law;
 };
