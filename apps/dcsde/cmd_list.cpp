@@ -10,14 +10,6 @@
 namespace dcsde::cli {
 namespace {
 
-// The objectives' registry (objective/objectives.hpp).
-void print_objectives() {
-  std::printf("Objectives (problem.objective):\n");
-  for (const auto& info : objective_kinds())
-    std::printf("  %-18s %s\n", info.kind.c_str(), info.meaning.c_str());
-  std::printf("\n");
-}
-
 // A family's kinds, from its specs (core/kind.hpp).
 template <typename Kind>
 void print_kinds(const char* title, const char* key) {
@@ -38,7 +30,7 @@ int list(bool markdown) {
                   k.type.c_str(), k.default_value.c_str(), k.meaning.c_str());
     return 0;
   }
-  print_objectives();
+  print_kinds<ObjectiveKind>("Objectives", "problem.objective");
   print_kinds<NoiseKind>("Noise models", "noise.kind");
   print_kinds<CompressorKind>("Compressors", "compressor.kind");
   print_kinds<MethodKind>("Methods", "method.kind");

@@ -56,7 +56,7 @@ void print_summary(const ExperimentResults& r) {
   const ExperimentPlan& plan = r.plan;
   const Experiment& first = plan.points.front().experiment;
   std::printf("\n%s: %s, d = %lld, N = %lld agents, %lld replicas x %lld steps\n",
-              first.name.c_str(), first.objective.kind.c_str(),
+              first.name.c_str(), std::string(kind_name(first.objective.kind)).c_str(),
               static_cast<long long>(first.objective.dim), static_cast<long long>(first.agents),
               static_cast<long long>(first.run.replicas), static_cast<long long>(first.run.steps));
   std::printf("%-34s %-16s %-18s %10s %-22s %-22s %9s %7s\n", "point", "method", "compressor",

@@ -30,7 +30,8 @@ ExperimentBound experiment_bound(const Experiment& e) {
     return refuse(theorem, "the theorem assumes a constant learning rate; method.schedule = " +
                                std::string(kind_name(e.method.schedule.kind)));
   if (!k.f_star)
-    return refuse(theorem, "f* of " + e.objective.kind + " is unknown, so f(X_0) - f* is");
+    return refuse(theorem, "f* of " + std::string(kind_name(e.objective.kind)) +
+                               " is unknown, so f(X_0) - f* is");
   const NoiseModel& noise = *a.noise;
   if (noise.scale_rule() != NoiseModel::ScaleRule::kConstant)
     return refuse(theorem, "the theorem assumes a noise scale independent of x; noise.kind = " +

@@ -64,8 +64,8 @@ double method_workspace(double d, double cols, bool messages) {
 
 // The thread-local blocks of the objective (objective/kernels.hpp scratch) for `cols` columns.
 double objective_scratch(const Experiment& e, double d, double cols, bool hvp) {
-  if (e.objective.kind == "quadratic_rotated") return d * cols * kDouble;
-  if (e.objective.kind == "logistic")
+  if (e.objective.kind == ObjectiveKind::kQuadraticRotated) return d * cols * kDouble;
+  if (e.objective.kind == ObjectiveKind::kLogistic)
     return (hvp ? 2.0 : 1.0) * static_cast<double>(e.objective.samples) * cols * kDouble;
   return 0.0;
 }
@@ -189,7 +189,7 @@ int max_threads() {
 
 std::vector<MemoryPart> estimate_memory(const Experiment& e) {
   const Shape s = shape_of(e);
-  const std::string& objective = e.objective.kind;
+  const ObjectiveKind objective = e.objective.kind;
   const double n = static_cast<double>(e.objective.samples);
   // Built once by assemble() and kept for the whole run: the objective's data, the initial
   // state, and the noise model's per-agent scales (noise/noise_model.cpp).
@@ -198,12 +198,12 @@ std::vector<MemoryPart> estimate_memory(const Experiment& e) {
       {"noise model", (3.0 * s.agents + s.d) * kDouble, {"agents.count"}},
   };
   std::vector<MemoryPart> build;  // transients of the objective's constructor
-  if (objective == "quadratic_rotated") {
+  if (objective == ObjectiveKind::kQuadraticRotated) {
     // Q and H kept; the Gaussian matrix, its QR and a product's temporary while building.
     kept[0] = {
         "objective (d x d rotation and Hessian)", 2.0 * s.d * s.d * kDouble, {"problem.dim"}};
     build.push_back({"building the rotation (d x d)", 3.0 * s.d * s.d * kDouble, {"problem.dim"}});
-  } else if (objective == "logistic") {
+  } else if (objective == ObjectiveKind::kLogistic) {
     kept[0] = {"objective (samples x d data, twice)",
                (2.0 * n * s.d + n + s.d) * kDouble,
                {"problem.samples", "problem.dim"}};

@@ -133,12 +133,11 @@ void check_per_agent(const Located& at, const std::string& key, const std::vecto
 }
 
 void validate(const Experiment& e, const Located& at, std::optional<double> available) {
-  const std::set<std::string> objectives = {"quadratic", "quadratic_rotated", "quartic", "cosh",
-                                            "log_cosh",  "logistic",          "torch"};
+  const bool network = spec_of(e.objective.kind).keys & kObjectiveNetwork;
   if (!at.nodes.count("problem.objective"))
     throw ConfigError(at.file + ": missing required key problem.objective (one of " +
-                      join({objectives.begin(), objectives.end()}, ", ") + ").");
-  if (!at.nodes.count("problem.dim") && e.objective.kind != "torch")
+                      kind_names<ObjectiveKind>(", ") + ").");
+  if (!at.nodes.count("problem.dim") && !network)
     throw ConfigError(at.file + ": missing required key problem.dim (the dimension d >= 1).");
   if (!at.nodes.count("method.kind"))
     throw ConfigError(at.file + ": missing required key method.kind.");
@@ -267,7 +266,8 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
   if (!at.nodes.count("compressor.kind") && spec_of(e.method.kind).needs == CompressorNeed::kSigns)
     e.compressor.kind = CompressorKind::kSign;
   e.run.steps = e.method.steps;
-  if (e.objective.kind == "torch") {
+  const bool network = spec_of(e.objective.kind).keys & kObjectiveNetwork;
+  if (network) {
     // A network's dimension is its parameter count: build it (the data is loaded once per
     // process) and locate its errors at the key they name.
     for (const char* key : {"problem.dim", "problem.x0"})
@@ -281,7 +281,7 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
       throw located(at, error);
     }
   }
-  if (e.objective.kind != "torch") {
+  if (!network) {
     for (const char* key :
          {"problem.model", "problem.dataset", "problem.data_path", "problem.width", "problem.depth",
           "problem.heads", "problem.patch", "problem.context", "problem.full_batch",
@@ -290,7 +290,7 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
         throw ConfigError(at.where(key) + ": " + key +
                           " applies to objective = 'torch' only (this "
                           "experiment's objective is '" +
-                          e.objective.kind + "')");
+                          std::string(kind_name(e.objective.kind)) + "')");
   }
   validate(e, at, available);
   // Combinations the ranges cannot see (dsgd with rand_k, Eq. 15 without L0): the constructors

@@ -203,9 +203,8 @@ const std::vector<KeySpec>& key_specs() {
       {{"experiment", "description", "string", "\"\"", "free text, copied to summary.json"},
        [](E& e, const R& r) { e.description = r.string(); }},
 
-      {{"problem", "objective", "string", "(required)",
-        "quadratic | quadratic_rotated | quartic | cosh | log_cosh | logistic | torch"},
-       [](E& e, const R& r) { e.objective.kind = r.string(); }},
+      {{"problem", "objective", "string", "(required)", kind_names<ObjectiveKind>()},
+       [](E& e, const R& r) { e.objective.kind = r.kind<ObjectiveKind>(); }},
       {{"problem", "dim", "int", "(required; torch: set by the model)", "dimension d >= 1"},
        [](E& e, const R& r) { e.objective.dim = r.integer_as<Index>(); }},
       {{"problem", "eigenvalues", "[float]", "log-spaced",

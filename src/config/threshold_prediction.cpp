@@ -55,8 +55,8 @@ bool constant_schedule(const Experiment& e) {
 // coordinate is the scalar recursion x' = x (1 - eta h S/(N q)) + eta (noise), S ~ Bin(N, q), so
 // both limits are exact (papers.md 9; tests/method/stationary_test.cpp).
 std::optional<Rule> quadratic_rule(const Experiment& e, Model model, StabilityCriterion c) {
-  if (e.objective.kind != "quadratic" || !averaged_with_schedule(e) || !constant_schedule(e) ||
-      !keep_probability(e))
+  if (e.objective.kind != ObjectiveKind::kQuadratic || !averaged_with_schedule(e) ||
+      !constant_schedule(e) || !keep_probability(e))
     return std::nullopt;
   const bool almost_sure = c == StabilityCriterion::kAlmostSure;
   // Additive noise leaves the limits unchanged where E x^2 (mean square) or E log+|noise|
@@ -134,7 +134,7 @@ std::optional<Rule> quadratic_rule(const Experiment& e, Model model, StabilityCr
 // Noise-free GD on the quartic x^4/4, coordinate-wise x' = x (1 - eta x^2) (papers.md 8.2), and
 // the flavours' ODEs (8.3): both criteria alike, the dynamics being deterministic.
 std::optional<Rule> quartic_rule(const Experiment& e, Model model) {
-  if (e.objective.kind != "quartic" || noise_family(e) != NoiseFamily::kNone ||
+  if (e.objective.kind != ObjectiveKind::kQuartic || noise_family(e) != NoiseFamily::kNone ||
       !spec_of(e.compressor.kind).identity || !averaged_with_schedule(e) || !constant_schedule(e))
     return std::nullopt;
   auto x0_sq = [](const Experiment& x) {

@@ -23,9 +23,10 @@ std::string name_of(Kind kind) {
 }  // namespace
 
 std::string to_toml(const Experiment& e) {
-  toml::table problem{{"objective", e.objective.kind},
+  const unsigned objective_keys = spec_of(e.objective.kind).keys;
+  toml::table problem{{"objective", name_of(e.objective.kind)},
                       {"seed", static_cast<std::int64_t>(e.objective.seed)}};
-  if (e.objective.kind == "torch") {
+  if (objective_keys & kObjectiveNetwork) {
     // The dimension and the initial state follow from the network and the seed.
     const NetworkOptions& n = e.objective.network;
     problem.insert("model", n.model);
@@ -44,7 +45,7 @@ std::string to_toml(const Experiment& e) {
     problem.insert("dim", static_cast<std::int64_t>(e.objective.dim));
     problem.insert("x0", to_array(e.x0));
   }
-  if (e.objective.kind == "quadratic" || e.objective.kind == "quadratic_rotated") {
+  if (objective_keys & kObjectiveSpectrum) {
     if (!e.objective.eigenvalues.empty()) {
       problem.insert("eigenvalues", to_array(e.objective.eigenvalues));
     } else {
@@ -52,7 +53,7 @@ std::string to_toml(const Experiment& e) {
       problem.insert("eigen_max", e.objective.eigen_max);
     }
   }
-  if (e.objective.kind == "logistic") {
+  if (objective_keys & kObjectiveData) {
     problem.insert("samples", static_cast<std::int64_t>(e.objective.samples));
     problem.insert("l2", e.objective.l2);
   }

@@ -15,56 +15,58 @@ NetworkFactory& installed_network_factory() {
   return factory;
 }
 
-struct Entry {
-  KindInfo info;
-  std::function<std::unique_ptr<Objective>(const ObjectiveOptions&)> make;
+std::unique_ptr<Objective> make_network(const ObjectiveOptions& o) {
+  NetworkFactory factory = installed_network_factory();
+  if (!factory)
+    throw ConfigError("problem.objective",
+                      "problem.objective = 'torch': this dcsde was built without LibTorch; install "
+                      "it (scripts/setup --with-torch, Debian package libtorch-dev) and rebuild");
+  return factory(o);
+}
+
+// name, meaning, keys, max_dim, factory.
+const ObjectiveSpec kSpecs[] = {
+    {ObjectiveKind::kQuadratic, "quadratic",
+     "1/2 sum_j h_j x_j^2; h explicit (eigenvalues) or log-spaced in [eigen_min, eigen_max]; L = "
+     "max h, mu = min h",
+     kObjectiveSpectrum, 0,
+     [](const ObjectiveOptions& o) -> std::unique_ptr<Objective> {
+       return std::make_unique<DiagonalQuadratic>(spectrum(o));
+     }},
+    // H and Q are dense d x d and the QR is O(d^3): the limit keeps a typo from allocating
+    // gigabytes.
+    {ObjectiveKind::kQuadraticRotated, "quadratic_rotated",
+     "1/2 x^T Q diag(h) Q^T x, Q a Haar-random rotation drawn from seed; same h and constants",
+     kObjectiveSpectrum, kMaxRotatedDim,
+     [](const ObjectiveOptions& o) -> std::unique_ptr<Objective> {
+       return std::make_unique<RotatedQuadratic>(spectrum(o), o.seed);
+     }},
+    {ObjectiveKind::kQuartic, "quartic",
+     "sum_j x_j^4 / 4; (L0, L1) = (3, 3)-smooth, not L-smooth, not PL", 0, 0,
+     [](const ObjectiveOptions& o) -> std::unique_ptr<Objective> {
+       return std::make_unique<Quartic>(o.dim);
+     }},
+    {ObjectiveKind::kCosh, "cosh",
+     "sum_j (cosh x_j - 1); (L0, L1) = (1, 1)-smooth, 1-PL, not L-smooth", 0, 0,
+     [](const ObjectiveOptions& o) -> std::unique_ptr<Objective> {
+       return std::make_unique<Cosh>(o.dim);
+     }},
+    {ObjectiveKind::kLogCosh, "log_cosh", "sum_j log cosh x_j; 1-smooth, not PL", 0, 0,
+     [](const ObjectiveOptions& o) -> std::unique_ptr<Objective> {
+       return std::make_unique<LogCosh>(o.dim);
+     }},
+    {ObjectiveKind::kLogistic, "logistic",
+     "logistic regression on `samples` planted Gaussian points + (l2/2)||x||^2; L = "
+     "lambda_max(A^T A)/(4n) + l2, mu = l2",
+     kObjectiveData, 0,
+     [](const ObjectiveOptions& o) -> std::unique_ptr<Objective> {
+       return std::make_unique<Logistic>(o.dim, o.samples, o.l2, o.seed);
+     }},
+    {ObjectiveKind::kTorch, "torch",
+     "a LibTorch network (model = mlp | resnet | vit | gpt) on real data (dataset = "
+     "fashion_mnist | text); x = its flat parameter vector, d set by the model",
+     kObjectiveNetwork, 0, make_network},
 };
-
-const std::vector<Entry>& registry() {
-  static const std::vector<Entry> entries = {
-      {{"quadratic",
-        "1/2 sum_j h_j x_j^2; h explicit (eigenvalues) or log-spaced in "
-        "[eigen_min, eigen_max]; L = max h, mu = min h"},
-       [](const ObjectiveOptions& o) { return std::make_unique<DiagonalQuadratic>(spectrum(o)); }},
-      {{"quadratic_rotated",
-        "1/2 x^T Q diag(h) Q^T x, Q a Haar-random rotation drawn from seed; same h and constants"},
-       [](const ObjectiveOptions& o) {
-         return std::make_unique<RotatedQuadratic>(spectrum(o), o.seed);
-       }},
-      {{"quartic", "sum_j x_j^4 / 4; (L0, L1) = (3, 3)-smooth, not L-smooth, not PL"},
-       [](const ObjectiveOptions& o) { return std::make_unique<Quartic>(o.dim); }},
-      {{"cosh", "sum_j (cosh x_j - 1); (L0, L1) = (1, 1)-smooth, 1-PL, not L-smooth"},
-       [](const ObjectiveOptions& o) { return std::make_unique<Cosh>(o.dim); }},
-      {{"log_cosh", "sum_j log cosh x_j; 1-smooth, not PL"},
-       [](const ObjectiveOptions& o) { return std::make_unique<LogCosh>(o.dim); }},
-      {{"logistic",
-        "logistic regression on `samples` planted Gaussian points + (l2/2)||x||^2; "
-        "L = lambda_max(A^T A)/(4n) + l2, mu = l2"},
-       [](const ObjectiveOptions& o) {
-         return std::make_unique<Logistic>(o.dim, o.samples, o.l2, o.seed);
-       }},
-      {{"torch",
-        "a LibTorch network (model = mlp | resnet | vit | gpt) on real data (dataset = "
-        "fashion_mnist | text); x = its flat parameter vector, d set by the model"},
-       [](const ObjectiveOptions& o) -> std::unique_ptr<Objective> {
-         NetworkFactory factory = installed_network_factory();
-         if (!factory)
-           throw ConfigError(
-               "problem.objective",
-               "problem.objective = 'torch': this dcsde was built without LibTorch; install it "
-               "(scripts/setup --with-torch, Debian package libtorch-dev) and rebuild");
-         return factory(o);
-       }},
-  };
-  return entries;
-}
-
-const Entry* find(const std::string& kind) {
-  for (const Entry& e : registry()) {
-    if (e.info.kind == kind) return &e;
-  }
-  return nullptr;
-}
 
 std::string number(double v) {
   std::ostringstream os;
@@ -134,31 +136,18 @@ void Objective::minibatch_gradient(const ConstBatchRef&, const DrawContext&, Ind
                         "' has no data to draw minibatches from (use objective = 'torch')");
 }
 
-const std::vector<KindInfo>& objective_kinds() {
-  static const std::vector<KindInfo> kinds = [] {
-    std::vector<KindInfo> out;
-    for (const Entry& e : registry()) out.push_back(e.info);
-    return out;
-  }();
-  return kinds;
-}
+std::span<const ObjectiveSpec> kind_specs(ObjectiveKind) { return kSpecs; }
 
 std::optional<ConfigError> validate(const ObjectiveOptions& o) {
-  if (!find(o.kind)) {
-    std::string names;
-    for (const KindInfo& k : objective_kinds()) names += (names.empty() ? "" : ", ") + k.kind;
-    return violated("objective", "\"" + o.kind + "\"", "objective is one of " + names);
-  }
+  const ObjectiveSpec& spec = spec_of(o.kind);
   if (o.dim < 1) return violated("dim", std::to_string(o.dim), "dim >= 1");
-  if (o.kind == "quadratic" || o.kind == "quadratic_rotated") {
+  if (spec.max_dim > 0 && o.dim > spec.max_dim)
+    return violated("dim", std::to_string(o.dim),
+                    "dim <= " + std::to_string(spec.max_dim) + " for " + std::string(spec.name));
+  if (spec.keys & kObjectiveSpectrum) {
     if (auto error = validate_spectrum(o)) return error;
-    // H and Q are dense d x d and the QR is O(d^3): keep a typo from allocating gigabytes.
-    if (o.kind == "quadratic_rotated" && o.dim > kMaxRotatedDim) {
-      return violated("dim", std::to_string(o.dim),
-                      "dim <= " + std::to_string(kMaxRotatedDim) + " for quadratic_rotated");
-    }
   }
-  if (o.kind == "logistic") {
+  if (spec.keys & kObjectiveData) {
     if (o.samples < 1) return violated("samples", std::to_string(o.samples), "samples >= 1");
     if (!(o.l2 >= 0.0)) return violated("l2", number(o.l2), "l2 >= 0");
     if (!std::isfinite(o.l2)) return violated("l2", number(o.l2), "l2 < inf");
@@ -168,7 +157,7 @@ std::optional<ConfigError> validate(const ObjectiveOptions& o) {
 
 std::unique_ptr<Objective> make_objective(const ObjectiveOptions& options) {
   if (auto error = validate(options)) throw *error;
-  return find(options.kind)->make(options);
+  return spec_of(options.kind).make(options);
 }
 
 }  // namespace dcsde

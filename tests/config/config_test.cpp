@@ -60,6 +60,18 @@ TEST(Config, UnknownSectionIsAnError) {
   EXPECT_NE(msg.find("unknown section 'optimizer'"), std::string::npos) << msg;
 }
 
+// A key's constraint is the kind's (compress/compressor.hpp specs), located at the key.
+TEST(Config, CompressorLevelsFollowTheKindsSpec) {
+  const std::string msg =
+      error_of(kBase, {"compressor.kind=\"natural_dithering\"", "compressor.levels=2000"});
+  EXPECT_NE(msg.find("--set compressor.levels"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("compressor.levels = 2000. Violated constraint: 1 <= levels <= 1024 for "
+                     "natural_dithering."),
+            std::string::npos)
+      << msg;
+  EXPECT_EQ(error_of(kBase, {"compressor.kind=\"qsgd\"", "compressor.levels=2000"}), "(no error)");
+}
+
 TEST(Config, WrongTypeNamesTheExpectedType) {
   const std::string msg = error_of(kBase + "[agents]\ncount = \"eight\"\n");
   EXPECT_NE(msg.find("exp.toml:15:9"), std::string::npos) << msg;
@@ -79,6 +91,13 @@ TEST(Config, OutOfRangeValuesNameTheViolatedConstraint) {
             "noise.sigma = [1, 2]. Violated constraint: one value or one per agent"},
            {"method.kind=\"sgd\"",
             "method.kind = \"sgd\". Violated constraint: one of dsgd, dcsgd"},
+           {"problem.objective=\"cubic\"",
+            "problem.objective = \"cubic\". Violated constraint: one of quadratic, "
+            "quadratic_rotated, quartic, cosh, log_cosh, logistic, torch."},
+           {"compressor.kind=\"rand\"",
+            "compressor.kind = \"rand\". Violated constraint: one of identity, rand_k"},
+           {"sde.integrator=\"rk4\"",
+            "sde.integrator = \"rk4\". Violated constraint: one of euler_maruyama, heun."},
            {"compressor.kind=\"sign\"",
             "method.kind = 'dcsgd': needs an unbiased compressor; 'sign' is biased"},
        }) {
@@ -381,7 +400,7 @@ TEST(ConfigLimits, MemoryEstimateCountsStatesRecordsAndWorkspaces) {
   EXPECT_FALSE(detail::check_limits(e, std::nullopt));  // unreadable: not checked
   // A rotated quadratic keeps two d x d matrices; a Monte Carlo law d x M blocks per thread.
   e.run.replicas = 16;
-  e.objective.kind = "quadratic_rotated";
+  e.objective.kind = ObjectiveKind::kQuadraticRotated;
   EXPECT_EQ(bytes_of(detail::estimate_memory(e), "objective (d x d rotation and Hessian)"),
             2.0 * 1000.0 * 1000.0 * 8.0);
 }

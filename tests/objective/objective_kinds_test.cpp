@@ -16,14 +16,15 @@ namespace dcsde::testing {
 namespace {
 
 TEST(ObjectiveRegistry, SevenDistinctKindsEachBuildsItself) {
-  const auto& kinds = objective_kinds();
+  const auto kinds = kind_specs(ObjectiveKind{});
   EXPECT_EQ(kinds.size(), 7u);
   std::set<std::string> names;
-  for (const KindInfo& info : kinds) {
-    EXPECT_TRUE(names.insert(info.kind).second) << info.kind;
+  for (const ObjectiveSpec& info : kinds) {
+    const std::string name(info.name);
+    EXPECT_TRUE(names.insert(name).second) << name;
     EXPECT_FALSE(info.meaning.empty());
-    if (info.kind == "torch") continue;  // below
-    EXPECT_EQ(make_objective(test_options(info.kind))->name(), info.kind);
+    if (info.keys & kObjectiveNetwork) continue;  // below
+    EXPECT_EQ(make_objective(test_options(name))->name(), name);
   }
 }
 
@@ -31,7 +32,7 @@ TEST(ObjectiveRegistry, TorchWithoutLibTorchSaysWhatToInstall) {
   // This test binary does not link the torch module, so no network factory is installed.
   ASSERT_EQ(network_factory(), nullptr);
   try {
-    make_objective({.kind = "torch"});
+    make_objective({.kind = ObjectiveKind::kTorch});
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("libtorch-dev"), std::string::npos) << e.what();
@@ -39,7 +40,8 @@ TEST(ObjectiveRegistry, TorchWithoutLibTorchSaysWhatToInstall) {
 }
 
 TEST(Quadratic, LogSpacedSpectrumHasExactEndpointsAndAGeometricRatio) {
-  const ObjectiveOptions o{.kind = "quadratic", .dim = 6, .eigen_min = 0.1, .eigen_max = 10.0};
+  const ObjectiveOptions o{
+      .kind = ObjectiveKind::kQuadratic, .dim = 6, .eigen_min = 0.1, .eigen_max = 10.0};
   const Vector h = spectrum(o);
   ASSERT_EQ(h.size(), 6);
   EXPECT_EQ(h[0], 0.1);
@@ -65,7 +67,8 @@ TEST(Quadratic, DegenerateRangesAndExplicitSpectrum) {
   // An explicit list is used verbatim, in its order, and overrides the range.
   const Vector h = spectrum({.dim = 3, .eigenvalues = {2.0, 0.5, 7.0}, .eigen_min = 9.0});
   EXPECT_EQ(h, (Vector(3) << 2.0, 0.5, 7.0).finished());
-  const auto f = make_objective({.kind = "quadratic", .dim = 3, .eigenvalues = {2.0, 0.5, 7.0}});
+  const auto f =
+      make_objective({.kind = ObjectiveKind::kQuadratic, .dim = 3, .eigenvalues = {2.0, 0.5, 7.0}});
   EXPECT_EQ(*f->constants().L, 7.0);
   EXPECT_EQ(*f->constants().mu, 0.5);
   Batch x(3, 1);

@@ -21,14 +21,18 @@ inline constexpr Index kDim = 7;  // odd, so the columns of a block sit at mixed
 
 // Options that exercise `kind` at dimension d (a small dataset and a visible ridge for logistic).
 inline ObjectiveOptions test_options(const std::string& kind, Index d = kDim) {
-  return {.kind = kind, .dim = d, .samples = 300, .l2 = 0.05, .seed = kSeed};
+  return {.kind = *kind_named<ObjectiveKind>(kind),
+          .dim = d,
+          .samples = 300,
+          .l2 = 0.05,
+          .seed = kSeed};
 }
 
-// The analytic kinds; "torch" runs the same contract in tests/torch with a network.
-inline std::vector<std::string> kind_names() {
+// The analytic kinds; networks (torch) run the same contract in tests/torch.
+inline std::vector<std::string> analytic_kind_names() {
   std::vector<std::string> names;
-  for (const KindInfo& k : objective_kinds())
-    if (k.kind != "torch") names.push_back(k.kind);
+  for (const ObjectiveSpec& k : kind_specs(ObjectiveKind{}))
+    if (!(k.keys & kObjectiveNetwork)) names.emplace_back(k.name);
   return names;
 }
 

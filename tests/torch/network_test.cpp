@@ -22,7 +22,7 @@ bool have_datasets() { return fashion_mnist_installed() && jane_austen_installed
 
 ObjectiveOptions small(const std::string& model) {
   ObjectiveOptions o;
-  o.kind = "torch";
+  o.kind = ObjectiveKind::kTorch;
   o.seed = 7;
   o.network.model = model;
   o.network.dataset = model == "gpt" ? "text" : "fashion_mnist";

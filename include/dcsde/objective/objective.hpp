@@ -18,11 +18,14 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "dcsde/core/error.hpp"
+#include "dcsde/core/kind.hpp"
 #include "dcsde/core/rng.hpp"
 #include "dcsde/core/types.hpp"
 #include "dcsde/objective/network.hpp"
@@ -77,10 +80,19 @@ class Objective {
 // Options of every objective; each kind reads the keys it documents in
 // docs/reference/objectives.md (TOML table [problem], `kind` is the key `objective`) and ignores
 // the others. validate() states the constraints.
+// The objective kinds; their specs are in kind_specs(ObjectiveKind) below.
+enum class ObjectiveKind {
+  kQuadratic,
+  kQuadraticRotated,
+  kQuartic,
+  kCosh,
+  kLogCosh,
+  kLogistic,
+  kTorch
+};
+
 struct ObjectiveOptions {
-  // quadratic | quadratic_rotated | quartic | cosh | log_cosh | logistic | torch
-  // (objective_kinds())
-  std::string kind = "quadratic";
+  ObjectiveKind kind = ObjectiveKind::kQuadratic;
   Index dim = 10;
   std::vector<double> eigenvalues;  // explicit spectrum (quadratic kinds); else log-spaced:
   double eigen_min = 0.1;           // h_0 = eigen_min, ..., h_{d-1} = eigen_max (spectrum())
@@ -91,12 +103,22 @@ struct ObjectiveOptions {
   NetworkOptions network;  // torch: the model and its data (objective/network.hpp)
 };
 
-// Every objective kind with its one-line meaning, in registry order (for `dcsde list`).
-struct KindInfo {
-  std::string kind;
-  std::string meaning;
+// The [problem] keys besides objective, dim, x0 and seed, as bits of ObjectiveSpec::keys.
+enum ObjectiveKey : unsigned {
+  kObjectiveSpectrum = 1u,  // eigenvalues or eigen_min, eigen_max
+  kObjectiveData = 2u,      // samples, l2
+  kObjectiveNetwork = 4u,   // model, dataset, ... (objective/network.hpp); dim and x0 come from it
 };
-const std::vector<KindInfo>& objective_kinds();
+
+// One objective kind, declared once (core/kind.hpp).
+struct ObjectiveSpec {
+  ObjectiveKind kind;
+  std::string_view name, meaning;
+  unsigned keys;  // the ObjectiveKey bits it reads
+  Index max_dim;  // the largest dim it takes (0: no limit beyond the others)
+  std::unique_ptr<Objective> (*make)(const ObjectiveOptions&);
+};
+std::span<const ObjectiveSpec> kind_specs(ObjectiveKind);
 
 // Checks the options; on a violation returns the error, about its key, worded like
 //   problem.eigen_min = -1. Violated constraint: eigen_min > 0.
