@@ -39,24 +39,28 @@ nlohmann::json weak_json(const std::optional<WeakErrorEntry>& w) {
 }
 
 // sweep.csv: the swept keys, then the label and the optimizer's summary, one row per point.
+// wall_seconds stays the last column (the one timing value: scripts/compare_runs and the MPI
+// tests strip it), so the median and quartiles added later sit just before it.
 std::string sweep_csv(const ExperimentPlan& plan, const std::vector<PointResult>& results) {
   std::string csv;
   for (const auto& key : plan.swept_keys) csv += csv_field(key) + ",";
   csv +=
       "label,replicas,diverged,first_divergence_step,final_loss_mean,final_loss_std,final_loss_"
       "sem,final_grad_norm_mean,asymptotic_loss_mean,asymptotic_loss_sem,bits_per_agent_per_step,"
-      "wall_seconds\n";
+      "final_loss_median,final_loss_q25,final_loss_q75,wall_seconds\n";
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
     const SweepPoint& point = plan.points[i];
     const ProcessSummary& s = results[i].optimizer;
     // A key axis contributes its value; a named axis its label.
     for (const auto& cell : point.cells) csv += csv_field(cell) + ",";
-    csv += fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{:.6g}\n", csv_field(point.label), s.replicas, s.diverged,
-        s.first_divergence_step ? std::to_string(*s.first_divergence_step) : "",
-        csv_number(s.final_loss_mean), csv_number(s.final_loss_std), csv_number(s.final_loss_sem),
-        csv_number(s.final_grad_norm_mean), csv_number(s.asymptotic_loss_mean),
-        csv_number(s.asymptotic_loss_sem), s.bits_per_agent_per_step, s.wall_seconds);
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g}\n", csv_field(point.label),
+                       s.replicas, s.diverged,
+                       s.first_divergence_step ? std::to_string(*s.first_divergence_step) : "",
+                       csv_number(s.final_loss_mean), csv_number(s.final_loss_std),
+                       csv_number(s.final_loss_sem), csv_number(s.final_grad_norm_mean),
+                       csv_number(s.asymptotic_loss_mean), csv_number(s.asymptotic_loss_sem),
+                       s.bits_per_agent_per_step, csv_number(s.final_loss_median),
+                       csv_number(s.final_loss_q25), csv_number(s.final_loss_q75), s.wall_seconds);
   }
   return csv;
 }

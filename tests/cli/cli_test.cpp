@@ -66,7 +66,8 @@ TEST_F(Cli, RunWritesConfigCurvesAndSummary) {
   std::string header;
   std::getline(curves, header);
   EXPECT_EQ(header,
-            "process,step,time,loss_mean,loss_std,grad_norm_mean,alive,sq_norm_mean,sq_norm_std");
+            "process,step,time,loss_mean,loss_std,grad_norm_mean,alive,sq_norm_mean,sq_norm_std,"
+            "loss_median,loss_q05,loss_q25,loss_q75,loss_q95");
   std::string row;
   std::getline(curves, row);
   EXPECT_EQ(std::count(row.begin(), row.end(), ','), std::count(header.begin(), header.end(), ','))
@@ -85,6 +86,9 @@ TEST_F(Cli, SweepWritesOneRowPerPoint) {
   std::string line;
   std::getline(in, line);
   EXPECT_EQ(line.rfind("compressor.k,label,replicas,diverged", 0), 0u) << line;
+  EXPECT_NE(line.find(",final_loss_median,final_loss_q25,final_loss_q75,wall_seconds"),
+            std::string::npos)
+      << "the quartiles before wall_seconds, which stays last: " << line;
   int rows = 0;
   while (std::getline(in, line)) ++rows;
   EXPECT_EQ(rows, 3);
