@@ -268,6 +268,8 @@ void validate(const Experiment& e, const Located& at, std::optional<double> avai
   if (e.run.checkpoint_every < 0) violated(at, "run.checkpoint_every", "", "checkpoint_every >= 0");
   if (e.run.block_size < 1 || e.run.block_size > 4096)
     violated(at, "run.block_size", "", "1 <= block_size <= 4096");
+  if (e.statistic != "mean" && e.statistic != "median")
+    violated(at, "output.statistic", e.statistic, "one of mean, median");
   // Last: the memory estimate needs every size in range; nothing has been allocated yet.
   if (auto limit = detail::check_limits(e, available)) violated(at, limit->keys, limit->constraint);
 }
@@ -328,6 +330,12 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
                           e.objective.kind + "')");
   }
   validate(e, at, available);
+  // The default statistic follows the noise (validated now): without a finite variance the
+  // loss may have no mean.
+  if (!at.nodes.count("output.statistic")) {
+    const bool finite = NoiseModel(e.noise, e.agents, e.objective.dim).finite_variance();
+    e.statistic = finite ? "mean" : "median";
+  }
   // Combinations the ranges cannot see (dsgd with rand_k, Eq. 15 without L0): the constructors
   // say why; locate the message at the key it names.
   try {

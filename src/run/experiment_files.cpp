@@ -87,6 +87,7 @@ nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const P
   nlohmann::json values = nlohmann::json::object();
   for (const auto& [key, value] : point.values) values[key] = value;
   j["swept"] = values;
+  j["statistic"] = point.experiment.statistic;  // what loss.png and the table show
   j["processes"]["optimizer"] = to_json(summary);
   if (!result.communication.is_null())
     j["processes"]["optimizer"]["communication"] = result.communication;
@@ -99,15 +100,16 @@ nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const P
   write_text(dir / "summary.json", j.dump(2) + "\n");
   if (plot) {
     const std::string why =
-        plot_curves(dir / "loss.png", point.label, {{point.label, dir / "curves.csv"}});
+        plot_curves(dir / "loss.png", point.label, {{point.label, dir / "curves.csv"}},
+                    point.experiment.statistic);
     if (!why.empty()) warnings.push_back("plot skipped (" + why + ")");
   }
   return j;
 }
 
 void write_sweep(const fs::path& root, const ExperimentPlan& plan,
-                 const std::vector<PointResult>& results, const nlohmann::json& points, bool plot,
-                 std::vector<std::string>& warnings) {
+                 const std::vector<PointResult>& results, const nlohmann::json& points,
+                 const std::string& statistic, bool plot, std::vector<std::string>& warnings) {
   const Experiment& first = plan.points.front().experiment;
   write_text(root / "config.toml", plan.resolved_toml);
   write_text(root / "sweep.csv", sweep_csv(plan, results));
@@ -115,6 +117,7 @@ void write_sweep(const fs::path& root, const ExperimentPlan& plan,
   j["experiment"] = first.name;
   j["dcsde_version"] = DCSDE_VERSION;
   j["swept_keys"] = plan.swept_keys;
+  j["statistic"] = statistic;
   j["points"] = points;
   write_text(root / "summary.json", j.dump(2) + "\n");
   if (plot) {
@@ -123,7 +126,7 @@ void write_sweep(const fs::path& root, const ExperimentPlan& plan,
       curves.push_back(
           {plan.points[i].label, point_folder(root, i, plan.points[i].label) / "curves.csv"});
     const std::string title = first.description.empty() ? first.name : first.description;
-    const std::string why = plot_curves(root / "loss.png", title, curves);
+    const std::string why = plot_curves(root / "loss.png", title, curves, statistic);
     if (!why.empty()) warnings.push_back("plot skipped (" + why + ")");
   }
 }
