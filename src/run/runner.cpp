@@ -90,7 +90,8 @@ const char* to_string(RunStatus status) {
 std::string ProcessSummary::brief() const {
   std::string out = fmt::format("{}: {} replicas, {} diverged", process, replicas, diverged);
   if (final_loss_mean)
-    out += fmt::format(", final loss {:.6g} +- {:.2g}", *final_loss_mean, *final_loss_sem);
+    out += fmt::format(", final loss {:.6g} +- {:.2g} (median {:.6g})", *final_loss_mean,
+                       *final_loss_sem, *final_loss_median);
   if (asymptotic_loss_mean)
     out +=
         fmt::format(", asymptotic {:.6g} +- {:.2g}", *asymptotic_loss_mean, *asymptotic_loss_sem);
