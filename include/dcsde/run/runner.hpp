@@ -5,7 +5,9 @@
 // count). Each block runs its whole trajectory with its state resident in cache; OpenMP
 // distributes blocks over threads. Every random draw is named by (seed, replica, agent,
 // purpose, step), and per-record statistics are merged block by block in block order, so the
-// results are bit-identical for any number of threads.
+// results are bit-identical for any number of threads. The loss quantiles are order statistics
+// of every live replica's loss, kept per record (R x records doubles) and selected at the end
+// (run/order_statistics.hpp): they depend on neither the threads nor the block size.
 //
 // A replica whose state (or loss) becomes non-finite, or whose recorded loss, gradient norm or
 // ||x||^2 exceeds 1e150 (their squares would overflow the statistics), is frozen at that step: it
