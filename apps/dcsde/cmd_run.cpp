@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "commands.hpp"
 #include "dcsde/core/error.hpp"
@@ -42,13 +43,27 @@ std::string value_or_dash(const std::optional<double>& v, const std::optional<do
   return sem ? fmt::format("{:.4g} +- {:.2g}", *v, *sem) : fmt::format("{:.4g}", *v);
 }
 
+// The final and asymptotic loss cells of a row in the statistic the experiment shows
+// ([output] statistic): mean +- standard error, or the median [q25, q75] of the live replicas
+// (and the median over replicas of their tail means).
+std::pair<std::string, std::string> loss_cells(const ProcessSummary& s, bool median) {
+  if (!median)
+    return {value_or_dash(s.final_loss_mean, s.final_loss_sem),
+            value_or_dash(s.asymptotic_loss_mean, s.asymptotic_loss_sem)};
+  const std::string final_cell = s.final_loss_median
+                                     ? fmt::format("{:.4g} [{:.3g}, {:.3g}]", *s.final_loss_median,
+                                                   *s.final_loss_q25, *s.final_loss_q75)
+                                     : "diverged";
+  return {final_cell, value_or_dash(s.asymptotic_loss_median, std::nullopt)};
+}
+
 void print_row(const std::string& label, const std::string& method, const std::string& compressor,
-               const ProcessSummary& s) {
-  std::printf("%-34s %-16s %-18s %10.4g %-22s %-22s %9s %6.2fs\n", label.substr(0, 34).c_str(),
-              method.c_str(), compressor.c_str(), s.bits_per_agent_per_step,
-              value_or_dash(s.final_loss_mean, s.final_loss_sem).c_str(),
-              value_or_dash(s.asymptotic_loss_mean, s.asymptotic_loss_sem).c_str(),
-              fmt::format("{}/{}", s.diverged, s.replicas).c_str(), s.wall_seconds);
+               const ProcessSummary& s, bool median) {
+  const auto [final_cell, asymptotic_cell] = loss_cells(s, median);
+  std::printf("%-34s %-16s %-18s %10.4g %-30s %-28s %9s %6.2fs\n", label.substr(0, 34).c_str(),
+              method.c_str(), compressor.c_str(), s.bits_per_agent_per_step, final_cell.c_str(),
+              asymptotic_cell.c_str(), fmt::format("{}/{}", s.diverged, s.replicas).c_str(),
+              s.wall_seconds);
 }
 
 // The readable summary: one row per point and process, notes, warnings, where the files are.
@@ -59,13 +74,18 @@ void print_summary(const ExperimentResults& r) {
               first.name.c_str(), std::string(kind_name(first.objective.kind)).c_str(),
               static_cast<long long>(first.objective.dim), static_cast<long long>(first.agents),
               static_cast<long long>(first.run.replicas), static_cast<long long>(first.run.steps));
-  std::printf("%-34s %-16s %-18s %10s %-22s %-22s %9s %7s\n", "point", "method", "compressor",
-              "bits/step", "final loss", "asymptotic loss", "diverged", "time");
+  // The header names the statistic: medians when the noise has no finite variance (the mean
+  // loss may not exist), else means; [output] statistic decides.
+  const bool median = r.statistic == Statistic::kMedian;
+  std::printf("%-34s %-16s %-18s %10s %-30s %-28s %9s %7s\n", "point", "method", "compressor",
+              "bits/step", median ? "final loss (median [q25, q75])" : "final loss (mean +- se)",
+              median ? "asymptotic loss (median)" : "asymptotic loss (mean +- se)", "diverged",
+              "time");
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
     const Experiment& e = plan.points[i].experiment;
     const PointResult& result = r.points[i];
     print_row(plan.points[i].label, std::string(kind_name(e.method.kind)),
-              std::string(kind_name(e.compressor.kind)), result.optimizer);
+              std::string(kind_name(e.compressor.kind)), result.optimizer, median);
     if (!result.optimizer.final_metrics.empty()) {
       std::string held_out = "  held-out (final state):";
       for (const auto& [metric, value] : result.optimizer.final_metrics)
@@ -76,7 +96,7 @@ void print_summary(const ExperimentResults& r) {
       std::printf("  %s\n", result.communication_brief.c_str());
     if (result.sde) {
       print_row("  SDE " + std::string(kind_name(e.sde->model)) + ", " + result.law,
-                std::string(kind_name(e.sde->integrator)), "", *result.sde);
+                std::string(kind_name(e.sde->integrator)), "", *result.sde, median);
       const auto& w = result.weak->loss;
       if (w)
         std::printf("  weak error max_k |E f(x_k) - E f(X_k)| = %.4g +- %.2g (at step %lld)\n",

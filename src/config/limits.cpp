@@ -79,6 +79,11 @@ std::vector<MemoryPart> runner_parts(const Shape& s, const std::string& process,
   parts.push_back({process + " record statistics",
                    s.blocks * (kBlockBytes + s.records * kMomentsBytes),
                    {"run.replicas", "method.steps", "run.record_every"}});
+  // Every replica's loss at every record (RunnerState::losses, for exact quantiles), and the
+  // summary's copy of one record's live losses.
+  parts.push_back({process + " recorded losses",
+                   s.replicas * (s.records + 1.0) * kDouble,
+                   {"run.replicas", "method.steps", "run.record_every"}});
   if (s.checkpointing) {
     const double states = s.replicas * (s.d + 1.0) * kDouble;
     parts.push_back({process + " replica states (all kept for checkpoints)",

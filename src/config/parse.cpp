@@ -293,6 +293,10 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
                           std::string(kind_name(e.objective.kind)) + "')");
   }
   validate(e, at, available);
+  // The default statistic follows the noise (validated now): without a finite variance the
+  // loss may have no mean.
+  if (!at.nodes.count("output.statistic"))
+    e.statistic = finite_variance(e.noise) ? Statistic::kMean : Statistic::kMedian;
   // Combinations the ranges cannot see (dsgd with rand_k, Eq. 15 without L0): the constructors
   // say why; locate the message at the key it names.
   try {

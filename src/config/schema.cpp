@@ -366,6 +366,11 @@ const std::vector<KeySpec>& key_specs() {
 
       {{"output", "plot", "bool", "true", "write loss.png (needs python3-matplotlib)"},
        [](E& e, const R& r) { e.plot = r.boolean(); }},
+      {{"output", "statistic", "string", "auto",
+        "mean or median: what loss.png and the table show (the median with its "
+        "inter-quartile band); auto: median when the noise has no finite variance (student_t, "
+        "nu <= 2), else mean"},
+       [](E& e, const R& r) { e.statistic = r.kind<Statistic>(); }},
   };
   return specs;
 }

@@ -117,7 +117,7 @@ std::string to_toml(const Experiment& e) {
                           {"threads", static_cast<std::int64_t>(e.run.threads)},
                           {"block_size", static_cast<std::int64_t>(e.run.block_size)},
                           {"checkpoint_every", e.run.checkpoint_every}}},
-      {"output", toml::table{{"plot", e.plot}}},
+      {"output", toml::table{{"plot", e.plot}, {"statistic", name_of(e.statistic)}}},
   };
   if (e.sde) {
     root.insert("sde", toml::table{{"model", name_of(e.sde->model)},

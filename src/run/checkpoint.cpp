@@ -17,7 +17,8 @@ namespace dcsde {
 namespace {
 
 constexpr char kMagic[8] = {'D', 'C', 'S', 'D', 'E', 'C', 'K', 'P'};
-constexpr std::uint64_t kFormatVersion = 2;
+// 3: the runner's fields gained every replica's loss at every record (exact quantiles).
+constexpr std::uint64_t kFormatVersion = 3;
 constexpr std::size_t kHeader = sizeof kMagic + 2 * sizeof(std::uint64_t);
 constexpr std::size_t kTrailer = sizeof(std::uint64_t);
 
@@ -153,9 +154,13 @@ void CheckpointReader::check_header(std::uint64_t fingerprint) {
   if (std::memcmp(magic, kMagic, sizeof kMagic) != 0)
     fail(file_, "not a dcsde checkpoint (bad magic word)");
   const std::uint64_t version = u64("format version");
-  if (version != kFormatVersion)
-    fail(file_, "format version " + std::to_string(version) + ", this dcsde reads version " +
-                    std::to_string(kFormatVersion));
+  if (version != kFormatVersion) {
+    const std::string which = version < kFormatVersion ? "an older" : "a newer";
+    fail(file_, "format version " + std::to_string(version) + ", written by " + which +
+                    " dcsde (this one reads version " + std::to_string(kFormatVersion) +
+                    " only): it cannot be resumed; delete the checkpoint folder and start the "
+                    "run again");
+  }
   // The checksum before any other field: a damaged file is refused as corrupted, never read
   // into the run's state (nor misreported as another experiment's).
   verify_checksum();

@@ -163,6 +163,8 @@ ExperimentResults run_experiment(const ExperimentRequest& request, const Experim
   std::optional<StagedDirectory> staged;
   if (backend.stage_early) staged.emplace(out);
   const bool plot = request.plot && first.plot;
+  for (const SweepPoint& point : plan.points)
+    if (point.experiment.statistic == Statistic::kMedian) results.statistic = Statistic::kMedian;
 
   // The optimizers first (every rank takes part), then the SDEs and the files (the writer).
   std::vector<PointResult>& points = results.points;
@@ -207,7 +209,8 @@ ExperimentResults run_experiment(const ExperimentRequest& request, const Experim
     summaries.push_back(j);
   }
   if (plan.is_sweep())
-    detail::write_sweep(staged->path(), plan, points, summaries, plot, results.warnings);
+    detail::write_sweep(staged->path(), plan, points, summaries, results.statistic, plot,
+                        results.warnings);
   staged->commit();
   if (checkpoint_dir) fs::remove_all(*checkpoint_dir);  // the run is complete
   results.written = true;

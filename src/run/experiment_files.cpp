@@ -39,24 +39,28 @@ nlohmann::json weak_json(const std::optional<WeakErrorEntry>& w) {
 }
 
 // sweep.csv: the swept keys, then the label and the optimizer's summary, one row per point.
+// wall_seconds stays the last column (the one timing value: scripts/compare_runs and the MPI
+// tests strip it), so the median and quartiles added later sit just before it.
 std::string sweep_csv(const ExperimentPlan& plan, const std::vector<PointResult>& results) {
   std::string csv;
   for (const auto& key : plan.swept_keys) csv += csv_field(key) + ",";
   csv +=
       "label,replicas,diverged,first_divergence_step,final_loss_mean,final_loss_std,final_loss_"
       "sem,final_grad_norm_mean,asymptotic_loss_mean,asymptotic_loss_sem,bits_per_agent_per_step,"
-      "wall_seconds\n";
+      "final_loss_median,final_loss_q25,final_loss_q75,wall_seconds\n";
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
     const SweepPoint& point = plan.points[i];
     const ProcessSummary& s = results[i].optimizer;
     // A key axis contributes its value; a named axis its label.
     for (const auto& cell : point.cells) csv += csv_field(cell) + ",";
-    csv += fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{:.6g}\n", csv_field(point.label), s.replicas, s.diverged,
-        s.first_divergence_step ? std::to_string(*s.first_divergence_step) : "",
-        csv_number(s.final_loss_mean), csv_number(s.final_loss_std), csv_number(s.final_loss_sem),
-        csv_number(s.final_grad_norm_mean), csv_number(s.asymptotic_loss_mean),
-        csv_number(s.asymptotic_loss_sem), s.bits_per_agent_per_step, s.wall_seconds);
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g}\n", csv_field(point.label),
+                       s.replicas, s.diverged,
+                       s.first_divergence_step ? std::to_string(*s.first_divergence_step) : "",
+                       csv_number(s.final_loss_mean), csv_number(s.final_loss_std),
+                       csv_number(s.final_loss_sem), csv_number(s.final_grad_norm_mean),
+                       csv_number(s.asymptotic_loss_mean), csv_number(s.asymptotic_loss_sem),
+                       s.bits_per_agent_per_step, csv_number(s.final_loss_median),
+                       csv_number(s.final_loss_q25), csv_number(s.final_loss_q75), s.wall_seconds);
   }
   return csv;
 }
@@ -83,6 +87,8 @@ nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const P
   nlohmann::json values = nlohmann::json::object();
   for (const auto& [key, value] : point.values) values[key] = value;
   j["swept"] = values;
+  j["statistic"] =
+      std::string(kind_name(point.experiment.statistic));  // what loss.png and the table show
   j["processes"]["optimizer"] = to_json(summary);
   if (!result.communication.is_null())
     j["processes"]["optimizer"]["communication"] = result.communication;
@@ -95,15 +101,16 @@ nlohmann::json write_point(const fs::path& dir, const SweepPoint& point, const P
   write_text(dir / "summary.json", j.dump(2) + "\n");
   if (plot) {
     const std::string why =
-        plot_curves(dir / "loss.png", point.label, {{point.label, dir / "curves.csv"}});
+        plot_curves(dir / "loss.png", point.label, {{point.label, dir / "curves.csv"}},
+                    point.experiment.statistic);
     if (!why.empty()) warnings.push_back("plot skipped (" + why + ")");
   }
   return j;
 }
 
 void write_sweep(const fs::path& root, const ExperimentPlan& plan,
-                 const std::vector<PointResult>& results, const nlohmann::json& points, bool plot,
-                 std::vector<std::string>& warnings) {
+                 const std::vector<PointResult>& results, const nlohmann::json& points,
+                 Statistic statistic, bool plot, std::vector<std::string>& warnings) {
   const Experiment& first = plan.points.front().experiment;
   write_text(root / "config.toml", plan.resolved_toml);
   write_text(root / "sweep.csv", sweep_csv(plan, results));
@@ -111,6 +118,7 @@ void write_sweep(const fs::path& root, const ExperimentPlan& plan,
   j["experiment"] = first.name;
   j["dcsde_version"] = DCSDE_VERSION;
   j["swept_keys"] = plan.swept_keys;
+  j["statistic"] = std::string(kind_name(statistic));
   j["points"] = points;
   write_text(root / "summary.json", j.dump(2) + "\n");
   if (plot) {
@@ -119,7 +127,7 @@ void write_sweep(const fs::path& root, const ExperimentPlan& plan,
       curves.push_back(
           {plan.points[i].label, point_folder(root, i, plan.points[i].label) / "curves.csv"});
     const std::string title = first.description.empty() ? first.name : first.description;
-    const std::string why = plot_curves(root / "loss.png", title, curves);
+    const std::string why = plot_curves(root / "loss.png", title, curves, statistic);
     if (!why.empty()) warnings.push_back("plot skipped (" + why + ")");
   }
 }

@@ -22,9 +22,10 @@ nlohmann::json write_point(const std::filesystem::path& dir, const SweepPoint& p
                            std::vector<std::string>& warnings);
 
 // A sweep's own files in `root`: config.toml (the resolved experiment), sweep.csv, summary.json
-// listing `points` (each point's summary with its "dir"), loss.png with one curve per point.
+// listing `points` (each point's summary with its "dir") and the `statistic` shown, loss.png
+// with one curve per point of that statistic.
 void write_sweep(const std::filesystem::path& root, const ExperimentPlan& plan,
-                 const std::vector<PointResult>& results, const nlohmann::json& points, bool plot,
-                 std::vector<std::string>& warnings);
+                 const std::vector<PointResult>& results, const nlohmann::json& points,
+                 Statistic statistic, bool plot, std::vector<std::string>& warnings);
 
 }  // namespace dcsde::detail

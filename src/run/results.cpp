@@ -22,13 +22,16 @@ nlohmann::json optional_json(const std::optional<double>& v) {
 
 void write_curves_csv(const fs::path& file, const std::vector<ProcessSummary>& processes) {
   std::string text =
-      "process,step,time,loss_mean,loss_std,grad_norm_mean,alive,sq_norm_mean,sq_norm_std\n";
+      "process,step,time,loss_mean,loss_std,grad_norm_mean,alive,sq_norm_mean,sq_norm_std,"
+      "loss_median,loss_q05,loss_q25,loss_q75,loss_q95\n";
   for (const ProcessSummary& p : processes) {
     const Curves& c = p.curves;
     for (std::size_t i = 0; i < c.step.size(); ++i) {
-      text += fmt::format("{},{},{:.17g},{:.17g},{:.17g},{:.17g},{},{:.17g},{:.17g}\n", p.process,
+      text += fmt::format("{},{},{:.17g},{:.17g},{:.17g},{:.17g},{},{:.17g},{:.17g}", p.process,
                           c.step[i], c.time[i], c.loss_mean[i], c.loss_std[i], c.grad_norm_mean[i],
                           c.alive[i], c.sq_norm_mean[i], c.sq_norm_std[i]);
+      text += fmt::format(",{:.17g},{:.17g},{:.17g},{:.17g},{:.17g}\n", c.loss_median[i],
+                          c.loss_q05[i], c.loss_q25[i], c.loss_q75[i], c.loss_q95[i]);
     }
   }
   write_text(file, text);
@@ -47,10 +50,20 @@ nlohmann::json to_json(const ProcessSummary& s) {
                 {"loss_mean", optional_json(s.final_loss_mean)},
                 {"loss_std", optional_json(s.final_loss_std)},
                 {"loss_sem", optional_json(s.final_loss_sem)},
-                {"grad_norm_mean", optional_json(s.final_grad_norm_mean)}};
+                {"grad_norm_mean", optional_json(s.final_grad_norm_mean)},
+                {"loss_median", optional_json(s.final_loss_median)},
+                {"loss_q05", optional_json(s.final_loss_q05)},
+                {"loss_q25", optional_json(s.final_loss_q25)},
+                {"loss_q75", optional_json(s.final_loss_q75)},
+                {"loss_q95", optional_json(s.final_loss_q95)},
+                {"loss_median_ci95", s.final_loss_median_ci95
+                                         ? nlohmann::json::array({s.final_loss_median_ci95->first,
+                                                                  s.final_loss_median_ci95->second})
+                                         : nlohmann::json(nullptr)}};
   for (const auto& [metric, value] : s.final_metrics) j["final"][metric] = value;
   j["asymptotic_loss"] = {{"mean", optional_json(s.asymptotic_loss_mean)},
                           {"sem", optional_json(s.asymptotic_loss_sem)},
+                          {"median", optional_json(s.asymptotic_loss_median)},
                           {"records", s.asymptotic_records}};
   j["bits_per_agent_per_step"] = s.bits_per_agent_per_step;
   j["wall_seconds"] = s.wall_seconds;
@@ -110,8 +123,10 @@ std::string draw(const fs::path& png, const char* name, const char* text,
 }  // namespace
 
 std::string plot_curves(const fs::path& png, const std::string& title,
-                        const std::vector<std::pair<std::string, fs::path>>& curves) {
-  std::vector<std::string> args = {png.string(), title};
+                        const std::vector<std::pair<std::string, fs::path>>& curves,
+                        Statistic statistic) {
+  std::vector<std::string> args = {png.string(), title,
+                                   "--statistic=" + std::string(kind_name(statistic))};
   for (const auto& [label, file] : curves) {
     args.push_back(label);
     args.push_back(file.string());

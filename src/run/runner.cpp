@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -89,7 +90,8 @@ const char* to_string(RunStatus status) {
 std::string ProcessSummary::brief() const {
   std::string out = fmt::format("{}: {} replicas, {} diverged", process, replicas, diverged);
   if (final_loss_mean)
-    out += fmt::format(", final loss {:.6g} +- {:.2g}", *final_loss_mean, *final_loss_sem);
+    out += fmt::format(", final loss {:.6g} +- {:.2g} (median {:.6g})", *final_loss_mean,
+                       *final_loss_sem, *final_loss_median);
   if (asymptotic_loss_mean)
     out +=
         fmt::format(", asymptotic {:.6g} +- {:.2g}", *asymptotic_loss_mean, *asymptotic_loss_sem);
@@ -105,6 +107,7 @@ void save_state(const CheckpointFile& file, const RunnerState& s, Index d) {
   w.u64(s.blocks.size());
   w.u64(s.moments.size());
   w.u64(s.tail_mean.size());
+  w.u64(s.losses.size());
   for (const BlockState& b : s.blocks) {
     w.u64(static_cast<std::uint64_t>(b.X.cols()));
     w.f64s(b.X.data(), static_cast<std::size_t>(b.X.size()));
@@ -117,6 +120,7 @@ void save_state(const CheckpointFile& file, const RunnerState& s, Index d) {
     for (double v : {m.mean, m.m2, m.sq_mean, m.sq_m2, m.grad_sum, m.time_sum}) w.f64(v);
   }
   w.f64s(s.tail_mean.data(), s.tail_mean.size());
+  w.f64s(s.losses.data(), s.losses.size());
   for (std::int64_t k : s.died_at) w.i64(k);
   w.commit();
 }
@@ -132,6 +136,7 @@ void load_state(const CheckpointFile& file, RunnerState& s, Index d, std::int64_
   r.expect(s.blocks.size(), "block count");
   r.expect(s.moments.size(), "record statistics count");
   r.expect(s.tail_mean.size(), "replica count");
+  r.expect(s.losses.size(), "recorded loss count");
   for (BlockState& b : s.blocks) {
     r.expect(static_cast<std::uint64_t>(b.X.cols()), "block width");
     r.f64s(b.X.data(), static_cast<std::size_t>(b.X.size()), "replica states");
@@ -145,6 +150,7 @@ void load_state(const CheckpointFile& file, RunnerState& s, Index d, std::int64_
       *v = r.f64("record statistics");
   }
   r.f64s(s.tail_mean.data(), s.tail_mean.size(), "tail sums");
+  r.f64s(s.losses.data(), s.losses.size(), "recorded losses");
   for (std::int64_t& k : s.died_at) k = r.i64("divergence steps");
   r.expect_end();
 }
@@ -190,6 +196,7 @@ void advance_block(const Process& process, const RunOptions& options, const RunS
       grad_norm = G.colwise().norm();
       sq_norm = X.colwise().squaredNorm();
       Moments& m = state.moments[static_cast<std::size_t>(b * shape.n_rec + s.next_record)];
+      double* losses = state.losses.data() + s.next_record * shape.replicas + first;
       for (Index c = 0; c < cols; ++c) {
         if (!s.alive[static_cast<std::size_t>(c)]) continue;
         if (out_of_range(loss(c)) || out_of_range(grad_norm(c)) || out_of_range(sq_norm(c))) {
@@ -197,6 +204,7 @@ void advance_block(const Process& process, const RunOptions& options, const RunS
           continue;
         }
         m.add(loss(c), sq_norm(c), grad_norm(c), s.time(c));
+        losses[c] = loss(c);
         if (s.next_record >= shape.tail_start)
           state.tail_mean[static_cast<std::size_t>(first + c)] += loss(c);
       }
@@ -242,6 +250,8 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
   RunnerState state;
   state.moments.resize(static_cast<std::size_t>(shape.n_blocks * shape.n_rec));
   state.tail_mean.assign(static_cast<std::size_t>(shape.replicas), 0.0);
+  state.losses.assign(static_cast<std::size_t>(shape.n_rec * shape.replicas),
+                      std::numeric_limits<double>::quiet_NaN());
   state.died_at.assign(static_cast<std::size_t>(shape.replicas), -1);
   state.blocks.resize(static_cast<std::size_t>(shape.n_blocks));
   const bool checkpointing = checkpoint != nullptr && options.checkpoint_every > 0;

@@ -69,6 +69,11 @@ struct RunnerState {
   std::int64_t step = 0;  // every block has done this many steps
   std::vector<BlockState> blocks;
   std::vector<Moments> moments;
+  // losses[r * replicas + i]: replica i's loss at record r, NaN where the replica was not live
+  // there (a recorded loss is never NaN: it would have frozen the replica). Exact order
+  // statistics (run/order_statistics.hpp) need every value, not a mergeable summary; each block
+  // writes its own replicas, and summarize reads them in replica order.
+  std::vector<double> losses;
   std::vector<double> tail_mean;
   std::vector<std::int64_t> died_at;
 };

@@ -2,10 +2,43 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <vector>
 
+#include "dcsde/core/error.hpp"
+#include "dcsde/run/order_statistics.hpp"
 #include "runner_state.hpp"
 
+namespace dcsde {
+namespace {
+
+const StatisticSpec kStatistics[] = {
+    {Statistic::kMean, "mean", "the mean over live replicas, +- its standard error"},
+    {Statistic::kMedian, "median",
+     "the median over live replicas, with its inter-quartile range [q25, q75]"},
+};
+
+}  // namespace
+
+std::span<const StatisticSpec> kind_specs(Statistic) { return kStatistics; }
+
+}  // namespace dcsde
+
 namespace dcsde::detail {
+namespace {
+
+// The levels of Curves' quantiles, ascending (order_statistics.hpp quantiles).
+constexpr double kLevels[] = {0.05, 0.25, 0.5, 0.75, 0.95};
+
+// The live replicas' losses at record r, in replica order, into `out`.
+void live_losses(const RunnerState& state, Index replicas, Index r, std::vector<double>& out) {
+  out.clear();
+  const double* row = state.losses.data() + r * replicas;
+  for (Index i = 0; i < replicas; ++i)
+    if (!std::isnan(row[i])) out.push_back(row[i]);
+}
+
+}  // namespace
 
 ProcessSummary summarize(const Process& process, const RunShape& shape, const RunnerState& state,
                          const FinalMetrics& final_metrics) {
@@ -21,6 +54,8 @@ ProcessSummary summarize(const Process& process, const RunShape& shape, const Ru
   summary.replicas = replicas;
   summary.bits_per_agent_per_step = process.bits_per_agent_per_step();
   Curves& curves = summary.curves;
+  std::vector<double> values;
+  values.reserve(static_cast<std::size_t>(replicas));
   for (Index r = 0; r < n_rec; ++r) {
     Moments total;
     for (Index b = 0; b < n_blocks; ++b)
@@ -35,6 +70,16 @@ ProcessSummary summarize(const Process& process, const RunShape& shape, const Ru
     curves.sq_norm_mean.push_back(total.sq_mean);
     curves.sq_norm_std.push_back(total.n > 1 ? std::sqrt(total.sq_m2 / (n - 1.0)) : 0.0);
     curves.alive.push_back(total.n);
+    live_losses(state, replicas, r, values);
+    DCSDE_ASSERT(static_cast<Index>(values.size()) == total.n,
+                 "the recorded losses are the live replicas'");
+    double q[std::size(kLevels)];
+    quantiles(values, kLevels, q);
+    curves.loss_q05.push_back(q[0]);
+    curves.loss_q25.push_back(q[1]);
+    curves.loss_median.push_back(q[2]);
+    curves.loss_q75.push_back(q[3]);
+    curves.loss_q95.push_back(q[4]);
   }
 
   for (Index i = 0; i < replicas; ++i) {
@@ -53,12 +98,26 @@ ProcessSummary summarize(const Process& process, const RunShape& shape, const Ru
     summary.final_loss_std = curves.loss_std[last];
     summary.final_loss_sem = curves.loss_std[last] / std::sqrt(static_cast<double>(live));
     summary.final_grad_norm_mean = curves.grad_norm_mean[last];
+    summary.final_loss_median = curves.loss_median[last];
+    summary.final_loss_q05 = curves.loss_q05[last];
+    summary.final_loss_q25 = curves.loss_q25[last];
+    summary.final_loss_q75 = curves.loss_q75[last];
+    summary.final_loss_q95 = curves.loss_q95[last];
+    live_losses(state, replicas, n_rec - 1, values);
+    if (const auto ci = median_interval(static_cast<Index>(values.size()), 0.95)) {
+      const double lo = order_statistic(values, ci->lower);
+      const double hi = order_statistic(values, ci->upper);
+      summary.final_loss_median_ci95 = std::pair{lo, hi};
+    }
     Moments tail_moments;
+    values.clear();
     for (Index i = 0; i < replicas; ++i) {
       if (died_at[static_cast<std::size_t>(i)] >= 0) continue;
-      tail_moments.add(tail_mean[static_cast<std::size_t>(i)] / static_cast<double>(tail), 0.0, 0.0,
-                       0.0);
+      const double mean_i = tail_mean[static_cast<std::size_t>(i)] / static_cast<double>(tail);
+      tail_moments.add(mean_i, 0.0, 0.0, 0.0);
+      values.push_back(mean_i);
     }
+    summary.asymptotic_loss_median = quantile(values, 0.5);
     summary.asymptotic_loss_mean = tail_moments.mean;
     summary.asymptotic_loss_sem =
         live > 1

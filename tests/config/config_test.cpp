@@ -378,6 +378,8 @@ TEST(ConfigLimits, MemoryEstimateCountsStatesRecordsAndWorkspaces) {
   EXPECT_EQ(bytes_of(parts, "optimizer per-replica results"), 4096.0 * 41.0);
   // 256 blocks x (11 records x 56 + 96): steps 100, records at 0, 10, ..., 100.
   EXPECT_EQ(bytes_of(parts, "optimizer record statistics"), 256.0 * (11.0 * 56.0 + 96.0));
+  // Every replica's loss at each of the 11 records, and one record's copy for the summary.
+  EXPECT_EQ(bytes_of(parts, "optimizer recorded losses"), 4096.0 * 12.0 * 8.0);
   // Without checkpoints only the threads' blocks are live: 4 x 16 columns.
   e.run.checkpoint_every = 0;
   parts = detail::estimate_memory(e);

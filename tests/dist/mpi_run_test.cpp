@@ -80,6 +80,9 @@ TEST_F(MpiRun, SweepIsBitIdenticalToLocalOn1_2_4Ranks) {
       EXPECT_EQ(agents, 8);
       EXPECT_GE(c["comm_seconds"].get<double>(), 0.0);
       EXPECT_GT(c["compute_seconds"].get<double>(), 0.0);
+      // The order statistics too (expect_same_results compared them with the local ones).
+      EXPECT_TRUE(p["final"]["loss_median"].is_number()) << point["label"];
+      EXPECT_TRUE(p["final"]["loss_median_ci95"].is_array()) << point["label"];
     }
   }
 }
@@ -124,7 +127,8 @@ TEST_F(MpiRun, AllreduceIsEqualUpToRounding) {
   const auto a = summary(local / "summary.json")["processes"]["optimizer"];
   const auto b = summary(dir_ / "out_np2" / "summary.json")["processes"]["optimizer"];
   EXPECT_EQ(b["communication"]["exchange"], "allreduce");
-  for (const char* key : {"loss_mean", "loss_std", "grad_norm_mean"}) {
+  for (const char* key :
+       {"loss_mean", "loss_std", "grad_norm_mean", "loss_median", "loss_q05", "loss_q95"}) {
     const double x = a["final"][key], y = b["final"][key];
     EXPECT_NEAR(x, y, 1e-12 * std::abs(x)) << key;
   }

@@ -141,17 +141,20 @@ TEST(Allocation, TheStepLoopOfEveryWorkloadAllocatesNothing) {
 }
 
 // Workload (a) at full size (d = 100, R = 1000, 8 agents, 2000 steps recorded every 10): the
-// run's peak heap above what was live before it is at most 2 d R doubles. The runner advances one
-// block of 16 replicas at a time per thread, so the states of all R replicas are never held at
-// once: what stays is per-replica (tail means, divergence steps) and per block and record
-// (moments).
+// run's peak heap above what was live before it is at most 2 d R doubles besides the recorded
+// losses. The runner advances one block of 16 replicas at a time per thread, so the states of
+// all R replicas are never held at once: what stays is per-replica (tail means, divergence
+// steps), per block and record (moments) and per replica and record (the losses the exact
+// quantiles need: R x 201 records, and the summary's copy of one record).
 TEST(Allocation, PeakHeapOfWorkloadAIsWithinTwiceItsState) {
   const std::vector<std::string> sets = {"run.replicas=1000", "method.steps=2000",
                                          "run.record_every=10"};
   const Counts c = counted_run(workload(kA), sets);
   const double state = 100.0 * 1000.0 * sizeof(double);
-  EXPECT_LE(static_cast<double>(c.peak_bytes), 2.0 * state)
-      << "peak " << c.peak_bytes << " bytes, state " << state << " bytes";
+  const double losses = 1000.0 * (201.0 + 1.0) * sizeof(double);
+  EXPECT_LE(static_cast<double>(c.peak_bytes), 2.0 * state + losses)
+      << "peak " << c.peak_bytes << " bytes, state " << state << " bytes, recorded losses "
+      << losses << " bytes";
   RecordProperty("peak_heap_bytes", std::to_string(c.peak_bytes));
 }
 

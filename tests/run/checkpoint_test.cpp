@@ -118,7 +118,7 @@ TEST_F(Checkpoint, TrailerIsZlibCrc32OfEveryByteBefore) {
   std::memcpy(&trailer, bytes.data() + payload, 8);
   EXPECT_EQ(trailer, static_cast<std::uint64_t>(crc)) << "little-endian u64, high half zero";
   EXPECT_EQ(bytes.substr(0, 8), "DCSDECKP");
-  EXPECT_EQ(bytes[8], 2) << "format version 2";
+  EXPECT_EQ(bytes[8], 3) << "format version 3";
 }
 
 TEST_F(Checkpoint, OneFlippedBitAnywhereIsRefusedAsCorrupted) {
@@ -194,16 +194,27 @@ TEST_F(Checkpoint, SizesAndLeftoverBytesAreChecked) {
   r.expect_end();
 }
 
-TEST_F(Checkpoint, RefusesVersionOneAnotherExperimentAndOtherFiles) {
-  // A version-1 file: the same header, no checksum.
-  std::string v1 = "DCSDECKP";
-  for (std::uint64_t field : {std::uint64_t{1}, kFingerprint, std::uint64_t{7}})
-    v1.append(reinterpret_cast<const char*>(&field), 8);
-  std::ofstream(file(), std::ios::binary) << v1;
+TEST_F(Checkpoint, RefusesOlderVersionsAnotherExperimentAndOtherFiles) {
+  // A version-1 file (the same header, no checksum) and a version-2 one (a checksum, but no
+  // recorded losses): both written by an older dcsde, named with the file.
+  for (std::uint64_t version : {1, 2}) {
+    std::string old = "DCSDECKP";
+    for (std::uint64_t field : {version, kFingerprint, std::uint64_t{7}})
+      old.append(reinterpret_cast<const char*>(&field), 8);
+    std::ofstream(file(), std::ios::binary) << old;
+    const std::string what = error_of([&] { CheckpointReader(file(), kFingerprint); });
+    EXPECT_NE(what.find(file().string() + ": format version " + std::to_string(version) +
+                        ", written by an older dcsde (this one reads version 3 only)"),
+              std::string::npos)
+        << what;
+  }
+  // A newer one.
+  std::string newer = "DCSDECKP";
+  for (std::uint64_t field : {std::uint64_t{4}, kFingerprint, std::uint64_t{7}})
+    newer.append(reinterpret_cast<const char*>(&field), 8);
+  std::ofstream(file(), std::ios::binary) << newer;
   std::string what = error_of([&] { CheckpointReader(file(), kFingerprint); });
-  EXPECT_NE(what.find(file().string() + ": format version 1, this dcsde reads version 2"),
-            std::string::npos)
-      << what;
+  EXPECT_NE(what.find("format version 4, written by a newer dcsde"), std::string::npos) << what;
 
   save(file());
   what = error_of([&] { CheckpointReader(file(), kFingerprint + 1); });

@@ -60,6 +60,9 @@ TEST(Runner, BitIdenticalForOneAndTwoThreads) {
     EXPECT_TRUE(same_bits(a.curves.loss_std, b.curves.loss_std)) << method;
     EXPECT_TRUE(same_bits(a.curves.grad_norm_mean, b.curves.grad_norm_mean)) << method;
     EXPECT_TRUE(same_bits(a.curves.time, b.curves.time)) << method;
+    EXPECT_TRUE(same_bits(a.curves.loss_median, b.curves.loss_median)) << method;
+    EXPECT_TRUE(same_bits(a.curves.loss_q05, b.curves.loss_q05)) << method;
+    EXPECT_TRUE(same_bits(a.curves.loss_q95, b.curves.loss_q95)) << method;
     EXPECT_EQ(a.diverged, b.diverged);
     nlohmann::json ja = to_json(a), jb = to_json(b);
     for (const char* timing : {"wall_seconds", "cpu_seconds"}) {
@@ -121,6 +124,9 @@ record_every = 1
   EXPECT_TRUE(std::isfinite(*s.asymptotic_loss_mean));
   EXPECT_EQ(s.curves.alive.back(), 400 - s.diverged);
   for (double v : s.curves.loss_mean) EXPECT_TRUE(std::isfinite(v));
+  for (double v : s.curves.loss_median) EXPECT_TRUE(std::isfinite(v));
+  ASSERT_TRUE(s.final_loss_median.has_value());
+  ASSERT_TRUE(s.asymptotic_loss_median.has_value());
   EXPECT_EQ(static_cast<Index>(s.divergences.size()), s.diverged);
   const std::string json = to_json(s).dump();
   EXPECT_EQ(json.find("NaN"), std::string::npos);
@@ -149,6 +155,9 @@ replicas = 20
   const nlohmann::json j = to_json(s);
   EXPECT_TRUE(j["final"]["loss_mean"].is_null());
   EXPECT_TRUE(j["asymptotic_loss"]["mean"].is_null());
+  for (const char* key : {"loss_median", "loss_q05", "loss_q95", "loss_median_ci95"})
+    EXPECT_TRUE(j["final"][key].is_null()) << key;
+  EXPECT_TRUE(j["asymptotic_loss"]["median"].is_null());
   // 2^k x0^2 h/2 overflows near k = 1020: the step is reported exactly and is the same for all.
   EXPECT_EQ(s.divergences.front().step, s.divergences.back().step);
 }
@@ -177,8 +186,9 @@ record_every = 1
   EXPECT_EQ(s.diverged, 8);
   ASSERT_TRUE(s.first_divergence_step.has_value());
   EXPECT_LT(*s.first_divergence_step, 500) << "diverged before the loss overflowed to inf";
-  for (const auto* column : {&s.curves.loss_mean, &s.curves.loss_std, &s.curves.sq_norm_mean,
-                             &s.curves.sq_norm_std, &s.curves.grad_norm_mean})
+  for (const auto* column :
+       {&s.curves.loss_mean, &s.curves.loss_std, &s.curves.sq_norm_mean, &s.curves.sq_norm_std,
+        &s.curves.grad_norm_mean, &s.curves.loss_median, &s.curves.loss_q95})
     for (double v : *column) EXPECT_TRUE(std::isfinite(v)) << v;
   EXPECT_FALSE(s.final_loss_mean.has_value());
 }

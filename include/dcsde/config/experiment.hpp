@@ -36,6 +36,10 @@ struct Experiment {
   RunOptions run;
   std::optional<SdeOptions> sde;  // present when the file has an [sde] section
   bool plot = true;
+  // output.statistic: what the plot and the terminal table show, "mean" (with +-1 standard
+  // error) or "median" (with its inter-quartile band). When not given: "median" if the noise has
+  // no finite variance (NoiseModel::finite_variance: Student-t with nu <= 2), else "mean".
+  Statistic statistic = Statistic::kMean;
 
   Vector initial_state() const;
 };

@@ -1,15 +1,17 @@
 // Checkpoints of long runs (run.checkpoint_every; `dcsde run --resume DIR`).
 //
 // The runner (run/runner.hpp) saves its whole state every K steps: the replica states, their
-// accumulated times, which replicas are alive, the per-record statistics so far and the tail
-// sums. Every random draw is named by (seed, replica, agent, purpose, step), so a run resumed
-// from step k draws exactly what the uninterrupted run would have drawn from step k on: the
-// results are bit-identical, and an interrupted run loses at most one checkpoint interval.
+// accumulated times, which replicas are alive, the per-record statistics so far, the tail sums
+// and every replica's loss at every record so far (for exact quantiles). Every random draw is
+// named by (seed, replica, agent, purpose, step), so a run resumed from step k draws exactly what
+// the uninterrupted run would have drawn from step k on: the results are bit-identical, and an
+// interrupted run loses at most one checkpoint interval.
 //
-// File format, version 2 (every field little-endian, 8 bytes unless said otherwise):
+// File format, version 3 (every field little-endian, 8 bytes unless said otherwise):
 //
 //   "DCSDECKP"  magic word (8 bytes)
-//   2           format version
+//   3           format version (2: before the recorded losses; refused as written by an older
+//               dcsde, as is version 1)
 //   fingerprint of what the file belongs to (the experiment's resolved TOML, its point and its
 //               process; fingerprint_of)
 //   fields      whatever the writer wrote, in order (u64, i64, f64 and arrays of them; alive
@@ -23,11 +25,11 @@
 // fails the checksum, and the file is refused before any field reaches the run's state: a run
 // never resumes silently from a damaged state. Every error is an IoError worded
 // "checkpoint <file>: <what>" that names the file and, for a field, the field: not a
-// checkpoint (magic word), another format version (version 1 files carry no checksum and are
-// refused), corrupted (checksum mismatch, expected/found), another experiment (fingerprint),
-// truncated (a file cut short fails the checksum; a valid file with fewer fields than the
-// reader asks for is "truncated at byte N while reading <field>"), a size that differs from
-// this run's.
+// checkpoint (magic word), another format version ("written by an older dcsde" for versions 1
+// and 2, which cannot be resumed: version 1 carries no checksum, version 2 no recorded losses),
+// corrupted (checksum mismatch, expected/found), another experiment (fingerprint), truncated (a
+// file cut short fails the checksum; a valid file with fewer fields than the reader asks for is
+// "truncated at byte N while reading <field>"), a size that differs from this run's.
 //
 // Memory: writer and reader stream through one fixed buffer (kCheckpointBuffer bytes) whatever
 // the state's size; arrays larger than the buffer go straight between the caller's memory and

@@ -80,6 +80,9 @@ struct ExperimentResults {
   std::filesystem::path out;        // the results folder
   bool written = false;             // false on MPI ranks that do not write
   bool plotted = false;             // loss.png was drawn
+  // What loss.png and a front end's table show: the median when any point's output.statistic is
+  // (a sweep over noise.nu may mix them: one table and one plot use one statistic), else the mean.
+  Statistic statistic = Statistic::kMean;
   std::vector<std::string> warnings;
 };
 

@@ -5,7 +5,9 @@
 // count). Each block runs its whole trajectory with its state resident in cache; OpenMP
 // distributes blocks over threads. Every random draw is named by (seed, replica, agent,
 // purpose, step), and per-record statistics are merged block by block in block order, so the
-// results are bit-identical for any number of threads.
+// results are bit-identical for any number of threads. The loss quantiles are order statistics
+// of every live replica's loss, kept per record (R x records doubles) and selected at the end
+// (run/order_statistics.hpp): they depend on neither the threads nor the block size.
 //
 // A replica whose state (or loss) becomes non-finite, or whose recorded loss, gradient norm or
 // ||x||^2 exceeds 1e150 (their squares would overflow the statistics), is frozen at that step: it
@@ -17,9 +19,13 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "dcsde/core/kind.hpp"
 #include "dcsde/core/types.hpp"
 #include "dcsde/run/checkpoint.hpp"
 #include "dcsde/run/process.hpp"
@@ -38,6 +44,15 @@ struct RunOptions {
   std::int64_t checkpoint_every = 0;
 };
 
+// What a table and a plot show of the loss over the live replicas: the mean (with its standard
+// error) or the median (with its inter-quartile range), [output] statistic.
+enum class Statistic { kMean, kMedian };
+struct StatisticSpec {
+  Statistic kind;
+  std::string_view name, meaning;
+};
+std::span<const StatisticSpec> kind_specs(Statistic);
+
 // One row per recorded step, over the replicas alive at that step.
 struct Curves {
   std::vector<std::int64_t> step;
@@ -46,6 +61,10 @@ struct Curves {
   std::vector<double> sq_norm_mean,
       sq_norm_std;  // ||x||^2, the second test function of the weak error
   std::vector<Index> alive;
+  // Quantiles of the loss over the live replicas (run/order_statistics.hpp: numpy's "linear"
+  // definition): q = 0.5, 0.05, 0.25, 0.75, 0.95. Unlike the mean they exist for any law, e.g.
+  // under Student-t noise with nu <= 2.
+  std::vector<double> loss_median, loss_q05, loss_q25, loss_q75, loss_q95;
 };
 
 enum class RunStatus { kCompleted, kSomeDiverged, kAllDiverged };
@@ -66,8 +85,14 @@ struct ProcessSummary {
   std::vector<Divergence> divergences;  // sorted by replica
   // At the last recorded step, over live replicas (absent when none is alive).
   std::optional<double> final_loss_mean, final_loss_std, final_loss_sem, final_grad_norm_mean;
-  // Mean over the tail records of each live replica, then mean and standard error over replicas.
-  std::optional<double> asymptotic_loss_mean, asymptotic_loss_sem;
+  std::optional<double> final_loss_median, final_loss_q05, final_loss_q25, final_loss_q75,
+      final_loss_q95;
+  // The distribution-free 95% interval of the median from two order statistics
+  // (order_statistics.hpp median_interval); absent with fewer than 6 live replicas.
+  std::optional<std::pair<double, double>> final_loss_median_ci95;
+  // Mean over the tail records of each live replica, then mean and standard error over replicas,
+  // and the median over replicas of the same per-replica tail means.
+  std::optional<double> asymptotic_loss_mean, asymptotic_loss_sem, asymptotic_loss_median;
   std::int64_t asymptotic_records = 0;
   // Objective::evaluate at the last step (test_loss, test_accuracy, ...), mean over the live
   // replicas; empty for objectives without held-out data or when none is alive.
