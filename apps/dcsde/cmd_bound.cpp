@@ -22,9 +22,9 @@ int bound(const std::string& file, const std::string& out_arg,
   const Experiment& first = plan.points.front().experiment;
   // bound.csv joins the run's results folder (or starts one): a folder dcsde wrote, locked
   // against a run replacing it meanwhile.
-  const fs::path out = checked_destination(
+  const ClaimedDestination claimed(
       out_arg.empty() ? fs::path("results") / first.name : fs::path(out_arg), {file});
-  const OutputLock lock(out);
+  const fs::path& out = claimed.path();
   std::string csv = "point,step,time,bound\n";
   bool any = false;
   for (const SweepPoint& point : plan.points) {

@@ -208,9 +208,9 @@ int reproduce(const ReproduceArgs& args) {
     throw ConfigError("reproduce: no claim named '" + args.name + "'; the claims are: " + names +
                       " (or all)");
   // The folder gathers claims run one by one; each claim's folder is replaced as a whole.
-  const fs::path out = checked_destination(
+  const ClaimedDestination claimed(
       args.out.empty() ? fs::path("results") / "reproduce" : fs::path(args.out), {manifest});
-  const OutputLock lock(out);
+  const fs::path& out = claimed.path();
   make_results_folder(out);
   std::vector<nlohmann::json> verdicts;
   for (const Claim* claim : chosen) {

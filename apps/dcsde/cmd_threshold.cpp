@@ -88,11 +88,10 @@ int threshold(const ThresholdArgs& args) {
   const ExperimentPlan plan = load_experiment(args.file, args.sets);
   const fs::path default_out =
       fs::path("results") / (plan.points.front().experiment.name + "_threshold_" + args.key);
-  const fs::path out =
-      checked_destination(args.out.empty() ? default_out : fs::path(args.out), {args.file});
-  const OutputLock lock(out);
-  for (const std::string& line : recover_leftovers(out))
-    std::fprintf(stderr, "dcsde: %s\n", line.c_str());
+  const ClaimedDestination claimed(args.out.empty() ? default_out : fs::path(args.out),
+                                   {args.file});
+  const fs::path& out = claimed.path();
+  for (const std::string& line : claimed.notes()) std::fprintf(stderr, "dcsde: %s\n", line.c_str());
 
   const ThresholdReport report = find_thresholds_in_file(args.file, args.sets, o);
   StagedDirectory staged(out);

@@ -125,13 +125,12 @@ ExperimentResults run_experiment(const ExperimentRequest& request, const Experim
                                        : request.out;
   // The writer refuses a destination it did not write and locks it before anything runs, so
   // that two runs, or a run and a --resume, never write the same results.
-  std::optional<OutputLock> lock;
+  std::optional<ClaimedDestination> claimed;
   if (backend.writes) {
     std::vector<fs::path> inputs;
     if (!request.file.empty()) inputs.push_back(request.file);
-    out = checked_destination(out, inputs);
-    lock.emplace(out);
-    for (const std::string& line : recover_leftovers(out)) observer.note(line);
+    out = claimed.emplace(out, inputs).path();
+    for (const std::string& line : claimed->notes()) observer.note(line);
   }
   results.out = out;
   std::optional<fs::path> checkpoint_dir;

@@ -295,4 +295,10 @@ void StagedDirectory::commit(Replace replace) {
   cleanup_.release();
 }
 
+ClaimedDestination::ClaimedDestination(const fs::path& destination,
+                                       const std::vector<fs::path>& inputs)
+    : path_(checked_destination(destination, inputs)),
+      lock_(path_),
+      notes_(recover_leftovers(path_)) {}
+
 }  // namespace dcsde

@@ -70,6 +70,22 @@ class OutputLock {
 // killed). Returns one line per action, for the user.
 std::vector<std::string> recover_leftovers(const std::filesystem::path& destination);
 
+// A destination claimed for a command's results, in the one order every writer follows before
+// any work: checked (checked_destination, with the command's input files), locked (OutputLock)
+// and cleared of what killed runs left (recover_leftovers, whose lines `notes` holds).
+class ClaimedDestination {
+ public:
+  ClaimedDestination(const std::filesystem::path& destination,
+                     const std::vector<std::filesystem::path>& inputs = {});
+  const std::filesystem::path& path() const { return path_; }
+  const std::vector<std::string>& notes() const { return notes_; }
+
+ private:
+  std::filesystem::path path_;
+  OutputLock lock_;
+  std::vector<std::string> notes_;
+};
+
 // A results folder built under `<destination>.tmp-<pid>` (carrying the marker from the start)
 // and moved to `destination` by commit(). Destroyed without commit(), or on an interruption, it
 // removes the staging folder.
