@@ -57,6 +57,16 @@ std::pair<std::string, std::string> loss_cells(const ProcessSummary& s, bool med
   return {final_cell, value_or_dash(s.asymptotic_loss_median, std::nullopt)};
 }
 
+// The compressor column: its kind, "rand_k (per agent)" when the agents share a kind with their
+// own keys, "per agent" when their kinds differ.
+std::string compressor_cell(const Experiment& e) {
+  const std::string first(kind_name(e.compressor.kind));
+  if (e.uniform_compressors()) return first;
+  for (const CompressorKind kind : e.compressor_kinds())
+    if (kind != e.compressor.kind) return "per agent";
+  return first + " (per agent)";
+}
+
 void print_row(const std::string& label, const std::string& method, const std::string& compressor,
                const ProcessSummary& s, bool median) {
   const auto [final_cell, asymptotic_cell] = loss_cells(s, median);
@@ -84,8 +94,8 @@ void print_summary(const ExperimentResults& r) {
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
     const Experiment& e = plan.points[i].experiment;
     const PointResult& result = r.points[i];
-    print_row(plan.points[i].label, std::string(kind_name(e.method.kind)),
-              std::string(kind_name(e.compressor.kind)), result.optimizer, median);
+    print_row(plan.points[i].label, std::string(kind_name(e.method.kind)), compressor_cell(e),
+              result.optimizer, median);
     if (!result.optimizer.final_metrics.empty()) {
       std::string held_out = "  held-out (final state):";
       for (const auto& [metric, value] : result.optimizer.final_metrics)

@@ -49,7 +49,7 @@ int scale(const ScaleArgs& args) {
     base = {.eta = e.method.lr,
             .B = static_cast<double>(e.noise.batch),
             .N = static_cast<double>(e.agents),
-            .omega = a.compressor->omega(e.objective.dim).value_or(0.0)};
+            .omega = a.method->mean_omega()};  // omega_bar for per-agent compressors
     // Paper 1's scaling rules cover the methods of its theorems (method.hpp PaperOneTheory).
     const PaperOneTheory theory = spec_of(e.method.kind).theory;
     const char* covered = theory == PaperOneTheory::kDsignsgd ? "dsignsgd"
@@ -92,6 +92,9 @@ int scale(const ScaleArgs& args) {
   sets.push_back(fmt::format("noise.batch={}", as_integer(scaled.B, "batch size")));
   sets.push_back(fmt::format("agents.count={}", as_integer(scaled.N, "agent count")));
   if (args.method == "dcsgd" && scaled.omega != base.omega) {
+    if (!e.uniform_compressors())
+      throw Error("--verify: rescaling omega of per-agent compressors (omega_bar = " +
+                  fmt::format("{:.6g}", base.omega) + ") is not supported; give one compressor");
     const std::optional<CompressorOptions> rescaled =
         with_omega(e.compressor, e.objective.dim, scaled.omega);
     if (!rescaled)

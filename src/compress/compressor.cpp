@@ -94,4 +94,16 @@ std::optional<CompressorOptions> with_omega(const CompressorOptions& options, In
   }
 }
 
+CompressionLaw common_law(std::span<const CompressorKind> agents) {
+  CompressionLaw law = CompressionLaw::kIdentity;
+  for (const CompressorKind kind : agents) {
+    const CompressionLaw own = spec_of(kind).law;
+    if (own == CompressionLaw::kNone) return CompressionLaw::kNone;
+    if (own == CompressionLaw::kIdentity || own == law) continue;
+    if (law != CompressionLaw::kIdentity) return CompressionLaw::kNone;
+    law = own;
+  }
+  return law;
+}
+
 }  // namespace dcsde

@@ -75,7 +75,7 @@ ExperimentBound experiment_bound(const Experiment& e) {
                       .N = static_cast<double>(e.agents),
                       .B = static_cast<double>(e.noise.batch),
                       .sigma2 = sigma2,
-                      .omega = a.compressor->omega(e.objective.dim).value_or(0.0),
+                      .omega = a.method->mean_omega(),  // poster Thm 3: omega_bar
                       .initial_gap = gap,
                       .finite_variance = noise.finite_variance()};
   return {theorem, dcsgd_bound(in)};

@@ -108,7 +108,8 @@ std::vector<MemoryPart> runner_parts(const Shape& s, const std::string& process,
 // sde/monte_carlo_law.cpp), the law chosen as make_update_law chooses it.
 std::vector<MemoryPart> sde_parts(const Experiment& e, const Shape& s) {
   const bool averaged = spec_of(e.method.kind).needs != CompressorNeed::kSigns;
-  const bool closed = has_closed_form_law(e.method.kind, e.compressor.kind, e.noise.kind);
+  const std::vector<CompressorKind> kinds = e.compressor_kinds();
+  const bool closed = has_closed_form_law(e.method.kind, kinds, e.noise.kind);
   const bool monte_carlo =
       e.sde->law.kind == LawKind::kMonteCarlo || (e.sde->law.kind == LawKind::kAuto && !closed);
   const bool hvp = spec_of(e.sde->model).drift_sign != 0;
@@ -122,7 +123,7 @@ std::vector<MemoryPart> sde_parts(const Experiment& e, const Shape& s) {
   }
   // ClosedFormLaw::noise_dim (sde/law.cpp): rand-k's law draws 2d normals.
   const double noise_dim =
-      spec_of(e.compressor.kind).law == CompressionLaw::kRandK && averaged ? 2.0 * s.d : s.d;
+      common_law(kinds) == CompressionLaw::kRandK && averaged ? 2.0 * s.d : s.d;
   workspace += noise_dim * s.cols * kDouble + 3.0 * s.d * s.cols * kDouble +
                (4.0 * s.d + s.agents + 1.0) * kDouble + objective_scratch(e, s.d, s.cols, hvp);
   return runner_parts(s, "sde", workspace, {"problem.dim", "run.threads", "run.block_size"});
@@ -216,8 +217,10 @@ std::vector<MemoryPart> estimate_memory(const Experiment& e) {
         {"building the data's d x d Gram matrix", 2.0 * s.d * s.d * kDouble, {"problem.dim"}});
   }
   // Method::sparse_step (method/method.cpp): no message buffers.
+  const std::vector<CompressorKind> kinds = e.compressor_kinds();
   const bool sparse =
-      spec_of(e.compressor.kind).sparse && spec_of(e.noise.kind).family != NoiseFamily::kMinibatch;
+      std::all_of(kinds.begin(), kinds.end(), [](CompressorKind k) { return spec_of(k).sparse; }) &&
+      spec_of(e.noise.kind).family != NoiseFamily::kMinibatch;
   std::vector<MemoryPart> optimizer = runner_parts(
       s, "optimizer",
       method_workspace(s.d, s.cols, !sparse) + objective_scratch(e, s.d, s.cols, false),

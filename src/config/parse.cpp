@@ -132,6 +132,56 @@ void check_per_agent(const Located& at, const std::string& key, const std::vecto
   }
 }
 
+// The [compressor] keys given as arrays (one value per agent).
+std::vector<std::string> compressor_lists(const Located& at) {
+  std::vector<std::string> lists;
+  for (const char* key : {"compressor.kind", "compressor.k", "compressor.p", "compressor.levels"}) {
+    auto it = at.nodes.find(key);
+    if (it != at.nodes.end() && it->second->is_array()) lists.emplace_back(key);
+  }
+  return lists;
+}
+
+// Each agent's compressor options, its constraint written once by the compressor's spec
+// (compress/compressor.hpp); per-agent lists name the agent and must have one value per agent,
+// and a list no agent's kind reads is a mistake.
+void check_compressors(const Experiment& e, const Located& at) {
+  const Index d = e.objective.dim;
+  std::string error, key;
+  if (e.uniform_compressors()) {
+    if (!compressor_options_valid(e.compressor, d, &error, &key))
+      throw located(at, ConfigError(key, error));
+    return;
+  }
+  const std::vector<std::string> lists = compressor_lists(at);
+  const auto count = static_cast<Index>(e.agent_compressors.size());
+  if (count != e.agents)
+    violated(at, lists.front(), "",
+             "one value or one per agent (agents.count = " + std::to_string(e.agents) + ")");
+  std::string kinds;
+  for (Index i = 0; i < count; ++i) {
+    const CompressorOptions& agent = e.compressor_of(i);
+    kinds += (i ? ", " : "") + std::string(kind_name(agent.kind));
+    if (!compressor_options_valid(agent, d, &error, &key))
+      throw located(at,
+                    ConfigError(key, error + " (agent " + std::to_string(i) + "'s compressor, " +
+                                         std::string(kind_name(agent.kind)) + ")"));
+  }
+  for (const std::string& list : lists) {
+    const std::string name = list.substr(list.find('.') + 1);
+    const unsigned bit = name == "k"        ? kCompressorK
+                         : name == "p"      ? kCompressorP
+                         : name == "levels" ? kCompressorLevels
+                                            : ~0u;  // kind: every agent reads it
+    bool read = false;
+    for (Index i = 0; i < count; ++i) read = read || (spec_of(e.compressor_of(i).kind).keys & bit);
+    if (!read)
+      violated(at, list, "",
+               "a key one of the agents' compressors reads; the agents' kinds (" + kinds +
+                   ") do not read " + name);
+  }
+}
+
 void validate(const Experiment& e, const Located& at, std::optional<double> available) {
   const bool network = spec_of(e.objective.kind).keys & kObjectiveNetwork;
   if (!at.nodes.count("problem.objective"))
@@ -168,16 +218,13 @@ void validate(const Experiment& e, const Located& at, std::optional<double> avai
         violated(at, "noise.coordinate_scale", num(c), "every value > 0");
   }
 
-  std::string compressor_error, compressor_key;
-  if (!compressor_options_valid(e.compressor, d, &compressor_error, &compressor_key))
-    throw located(at, ConfigError(compressor_key, compressor_error));
-
-  const CompressorSpec& compressor = spec_of(e.compressor.kind);
+  check_compressors(e, at);
   if (e.method.sign_draw == SignDraw::kLaw) {
-    if (!compressor.sends_signs)
-      violated(at, "method.sign_draw", "law",
-               "only with compressor.kind = 'sign' (dsignsgd, majority_vote); got '" +
-                   std::string(compressor.name) + "'");
+    for (const CompressorKind kind : e.compressor_kinds())
+      if (!spec_of(kind).sends_signs)
+        violated(at, "method.sign_draw", "law",
+                 "only with compressor.kind = 'sign' (dsignsgd, majority_vote); got '" +
+                     std::string(kind_name(kind)) + "'");
     const NoiseFamily family = spec_of(e.noise.kind).family;
     if (family != NoiseFamily::kGaussian && family != NoiseFamily::kStudentT)
       violated(at, "method.sign_draw", "law",
@@ -293,6 +340,11 @@ Experiment read_experiment(const toml::table& table, const std::string& file,
                           std::string(kind_name(e.objective.kind)) + "')");
   }
   validate(e, at, available);
+  // Lists of equal entries are one compressor for all (the same bits, a shared object).
+  if (!e.uniform_compressors() &&
+      std::all_of(e.agent_compressors.begin(), e.agent_compressors.end(),
+                  [&](const CompressorOptions& c) { return c == e.agent_compressors.front(); }))
+    e.agent_compressors.clear();
   // The default statistic follows the noise (validated now): without a finite variance the
   // loss may have no mean.
   if (!at.nodes.count("output.statistic"))
@@ -318,10 +370,23 @@ Assembled assemble(const Experiment& e) {
   a.objective = make_objective(objective);
   a.noise = std::make_unique<NoiseModel>(e.noise, e.agents, e.objective.dim);
   a.compressor = make_compressor(e.compressor, e.objective.dim);
-  a.method = std::make_unique<Method>(e.method, *a.objective, *a.noise, *a.compressor, e.agents);
+  std::vector<const Compressor*> per_agent = {a.compressor.get()};
+  if (!e.uniform_compressors()) {
+    for (Index i = 1; i < e.agents; ++i)
+      a.agent_compressors.push_back(make_compressor(e.compressor_of(i), e.objective.dim));
+    for (const auto& c : a.agent_compressors) per_agent.push_back(c.get());
+  }
+  a.method = std::make_unique<Method>(e.method, *a.objective, *a.noise, per_agent, e.agents);
   if (e.sde) a.sde = std::make_unique<SdeProcess>(*a.method, *e.sde);
   a.x0 = a.objective->initial_point().value_or(e.initial_state());
   return a;
+}
+
+std::vector<CompressorKind> Experiment::compressor_kinds() const {
+  if (agent_compressors.empty()) return {compressor.kind};
+  std::vector<CompressorKind> kinds;
+  for (const CompressorOptions& c : agent_compressors) kinds.push_back(c.kind);
+  return kinds;
 }
 
 Vector Experiment::initial_state() const {

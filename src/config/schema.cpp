@@ -178,6 +178,36 @@ SdeOptions& sde_of(Experiment& e) {
   if (!e.sde) e.sde.emplace();
   return *e.sde;
 }
+// A [compressor] key: one value for every agent, or an array of one per agent. A value goes to
+// `compressor` and to every agent's entry; an array to the agents' entries (created from
+// `compressor` on the first array, so keys may come in any order), whose count every array of
+// the section shares. parse.cpp checks the count against agents.count and each agent's options.
+template <class T, class ReadOne>
+void read_compressor_key(Experiment& e, const Reader& r, T CompressorOptions::*field,
+                         ReadOne read_one) {
+  const toml::array* array = r.node.as_array();
+  if (!array) {
+    const T value = read_one(r);
+    e.compressor.*field = value;
+    for (CompressorOptions& agent : e.agent_compressors) agent.*field = value;
+    return;
+  }
+  if (array->empty()) r.type_error("a value or a non-empty array of one value per agent");
+  if (e.agent_compressors.empty()) {
+    e.agent_compressors.assign(array->size(), e.compressor);
+  } else if (e.agent_compressors.size() != array->size()) {
+    throw ConfigError(r.where() + ": " + r.key + " = " + shown_text(r.node) +
+                      ". Violated constraint: one value per agent, as many as the other lists "
+                      "of [compressor] (" +
+                      std::to_string(e.agent_compressors.size()) + ").");
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const Reader element{r.key + "[" + std::to_string(i) + "]", *array->get(i), r.location};
+    e.agent_compressors[i].*field = read_one(element);
+  }
+  e.compressor = e.agent_compressors.front();
+}
+
 // "quantization levels s: qsgd 1 <= s <= 2147483647, natural_dithering 1 <= s <= 1024", from the
 // compressor specs, which hold the constraint (compress/compressor.hpp).
 std::string levels_meaning() {
@@ -282,15 +312,27 @@ const std::vector<KeySpec>& key_specs() {
         "number of agents 1 <= N < 2^24 (the random streams number agents in 24 bits)"},
        [](E& e, const R& r) { e.agents = r.integer_as<Index>(); }},
 
-      {{"compressor", "kind", "string", "identity (sign for dsignsgd, majority_vote)",
-        kind_names<CompressorKind>()},
-       [](E& e, const R& r) { e.compressor.kind = r.kind<CompressorKind>(); }},
-      {{"compressor", "k", "int", "1", "rand_k, top_k: coordinates kept, 1 <= k <= d"},
-       [](E& e, const R& r) { e.compressor.k = r.integer_as<Index>(); }},
-      {{"compressor", "p", "float", "0.5", "bernoulli: keep probability, 0 < p <= 1"},
-       [](E& e, const R& r) { e.compressor.p = r.number(); }},
-      {{"compressor", "levels", "int", "1", levels_meaning()},
-       [](E& e, const R& r) { e.compressor.levels = r.integer_as<int>(); }},
+      {{"compressor", "kind", "string | [string]", "identity (sign for dsignsgd, majority_vote)",
+        kind_names<CompressorKind>() +
+            "; every [compressor] key takes one value or one per agent (omega_i per agent)"},
+       [](E& e, const R& r) {
+         read_compressor_key(e, r, &CompressorOptions::kind,
+                             [](const R& x) { return x.kind<CompressorKind>(); });
+       }},
+      {{"compressor", "k", "int | [int]", "1", "rand_k, top_k: coordinates kept, 1 <= k <= d"},
+       [](E& e, const R& r) {
+         read_compressor_key(e, r, &CompressorOptions::k,
+                             [](const R& x) { return x.integer_as<Index>(); });
+       }},
+      {{"compressor", "p", "float | [float]", "0.5", "bernoulli: keep probability, 0 < p <= 1"},
+       [](E& e, const R& r) {
+         read_compressor_key(e, r, &CompressorOptions::p, [](const R& x) { return x.number(); });
+       }},
+      {{"compressor", "levels", "int | [int]", "1", levels_meaning()},
+       [](E& e, const R& r) {
+         read_compressor_key(e, r, &CompressorOptions::levels,
+                             [](const R& x) { return x.integer_as<int>(); });
+       }},
 
       {{"method", "kind", "string", "(required)", kind_names<MethodKind>()},
        [](E& e, const R& r) { e.method.kind = r.kind<MethodKind>(); }},

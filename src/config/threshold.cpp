@@ -46,7 +46,7 @@ ResolvedKey resolve_key(const std::string& key, const Experiment& e) {
                       " sets how the experiment is run, not its dynamics; threshold varies a "
                       "parameter such as method.lr, noise.sigma, compressor.k or agents.count");
   ResolvedKey out;
-  out.integer = info.type == "int";
+  out.integer = info.type == "int" || info.type == "int | [int]";
   if (!out.integer && info.type != "float" && info.type != "float | [float]")
     throw ConfigError(where + ": " + key + " is of type " + info.type +
                       ", not a number; threshold varies a float or int key");

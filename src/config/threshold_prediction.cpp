@@ -33,6 +33,7 @@ double flavour_sign(Model model) { return model ? spec_of(*model).drift_sign : 0
 // The probability q that an agent keeps a coordinate (scaled by 1/q), for the compressors whose
 // coordinate j is v_j b / q with b ~ Bernoulli(q): identity (q = 1), bernoulli (p), rand_k (k/d).
 std::optional<double> keep_probability(const Experiment& e) {
+  if (!e.uniform_compressors()) return std::nullopt;  // the recursions below share one q
   return dcsde::keep_probability(e.compressor, e.objective.dim);
 }
 
@@ -135,7 +136,8 @@ std::optional<Rule> quadratic_rule(const Experiment& e, Model model, StabilityCr
 // the flavours' ODEs (8.3): both criteria alike, the dynamics being deterministic.
 std::optional<Rule> quartic_rule(const Experiment& e, Model model) {
   if (e.objective.kind != ObjectiveKind::kQuartic || noise_family(e) != NoiseFamily::kNone ||
-      !spec_of(e.compressor.kind).identity || !averaged_with_schedule(e) || !constant_schedule(e))
+      !e.uniform_compressors() || !spec_of(e.compressor.kind).identity ||
+      !averaged_with_schedule(e) || !constant_schedule(e))
     return std::nullopt;
   auto x0_sq = [](const Experiment& x) {
     const double m = std::max(max_of(x.x0), -*std::min_element(x.x0.begin(), x.x0.end()));
@@ -188,7 +190,9 @@ std::optional<Rule> theorem_rule(const Experiment& e, Model model) {
                                                                        : at(x.noise.sigma, n) / B);
                     s1.push_back(affine ? at(x.noise.sigma1, n) / B : 0.0);
                   }
-                  const std::vector<double> w = {b.compressor->omega(x.objective.dim).value_or(0)};
+                  std::vector<double> w;  // omega_i per agent (one value when shared)
+                  for (const Compressor* c : b.method->compressors())
+                    w.push_back(c->omega(x.objective.dim).value_or(0.0));
                   const ObjectiveConstants c = b.objective->constants();
                   const DcsgdStepInputs in{.L0 = *c.L0,
                                            .L1 = *c.L1,

@@ -20,6 +20,32 @@ std::string name_of(Kind kind) {
   return std::string(kind_name(kind));
 }
 
+// [compressor]: each key the agents' kinds read, one value, or one per agent when each agent has
+// its own compressor (an agent whose kind does not read a key shows its unused value).
+toml::table compressor_table(const Experiment& e) {
+  const auto agents = e.uniform_compressors() ? Index{1} : e.agents;
+  unsigned keys = 0;
+  for (Index i = 0; i < agents; ++i) keys |= spec_of(e.compressor_of(i).kind).keys;
+  toml::table t;
+  auto insert = [&](const char* key, auto read) {
+    if (agents == 1) {
+      t.insert(key, read(e.compressor));
+      return;
+    }
+    toml::array values;
+    for (Index i = 0; i < agents; ++i) values.push_back(read(e.compressor_of(i)));
+    t.insert(key, values);
+  };
+  insert("kind", [](const CompressorOptions& c) { return name_of(c.kind); });
+  if (keys & kCompressorK)
+    insert("k", [](const CompressorOptions& c) { return static_cast<std::int64_t>(c.k); });
+  if (keys & kCompressorP) insert("p", [](const CompressorOptions& c) { return c.p; });
+  if (keys & kCompressorLevels)
+    insert("levels",
+           [](const CompressorOptions& c) { return static_cast<std::int64_t>(c.levels); });
+  return t;
+}
+
 }  // namespace
 
 std::string to_toml(const Experiment& e) {
@@ -73,13 +99,7 @@ std::string to_toml(const Experiment& e) {
   if (!e.noise.coordinate_scale.empty())
     noise.insert("coordinate_scale", to_array(e.noise.coordinate_scale));
 
-  const unsigned compressor_keys = spec_of(e.compressor.kind).keys;
-  toml::table compressor{{"kind", name_of(e.compressor.kind)}};
-  if (compressor_keys & kCompressorK)
-    compressor.insert("k", static_cast<std::int64_t>(e.compressor.k));
-  if (compressor_keys & kCompressorP) compressor.insert("p", e.compressor.p);
-  if (compressor_keys & kCompressorLevels)
-    compressor.insert("levels", static_cast<std::int64_t>(e.compressor.levels));
+  const toml::table compressor = compressor_table(e);
 
   const MethodSpec& method_spec = spec_of(e.method.kind);
   toml::table method{{"kind", name_of(e.method.kind)},

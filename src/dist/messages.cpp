@@ -95,9 +95,12 @@ std::uint64_t count_raw_messages(std::span<const std::uint8_t> all,
   return raw;
 }
 
-SegmentTotals decode_and_sum(const Compressor& compressor, const GatheredSegments& segments,
-                             const AgentPartition& partition, const StepTag& where,
-                             BatchRef scratch, BatchRef direction) {
+SegmentTotals decode_and_sum(std::span<const Compressor* const> compressors,
+                             const GatheredSegments& segments, const AgentPartition& partition,
+                             const StepTag& where, BatchRef scratch, BatchRef direction) {
+  DCSDE_ASSERT(
+      compressors.size() == 1 || static_cast<Index>(compressors.size()) == partition.agents,
+      "one compressor for every agent, or one per agent");
   const Index d = direction.rows();
   const Index cols = direction.cols();
   const auto raw_bytes = static_cast<std::uint64_t>(d) * sizeof(double);
@@ -126,6 +129,8 @@ SegmentTotals decode_and_sum(const Compressor& compressor, const GatheredSegment
     const std::uint64_t raw_end =
         std::min<std::uint64_t>(segments.overflow_offsets[ri + 1], segments.overflow.size());
     for (Index a = partition.begin(r); a < partition.end(r); ++a) {
+      const Compressor& compressor =
+          *compressors[compressors.size() == 1 ? 0 : static_cast<std::size_t>(a)];
       for (Index c = 0; c < cols; ++c) {
         const auto m = static_cast<std::uint64_t>((a - partition.begin(r)) * cols + c);
         const std::uint64_t entry = read_entry(base + m * kEntryBytes);

@@ -54,7 +54,7 @@ std::uint64_t fingerprint(const Method& method, const Vector& x0, const RunOptio
   f.add(method.agents());
   f.add(method.options().kind);
   f.add(method.options().lr);
-  f.add(method.compressor().name());
+  for (const Compressor* c : method.compressors()) f.add(c->name());
   f.add(method.bits_per_agent_per_step());
   f.add(run.replicas);
   f.add(run.steps);
@@ -102,7 +102,8 @@ DistributedOptimizerProcess::DistributedOptimizerProcess(const Method& method,
           fault_.rank, partition_.count(fault_.rank)));
     }
   }
-  if (method_.compressor().fixed_size()) {
+  // One slot size serves a segment whose agents share a fixed-size format.
+  if (method_.uniform_compressors() && method_.compressor().fixed_size()) {
     fixed_slot_ = static_cast<std::uint64_t>(
         (method_.compressor().message_bits(method_.objective().dim()) + 7.0) / 8.0);
   }
@@ -158,7 +159,6 @@ double DistributedOptimizerProcess::gather_step(BatchRef X, const StepTag& where
                                                 std::uint64_t seed, DistWorkspace& ws) const {
   const int rank = session_.rank();
   const Index cols = X.cols();
-  const Compressor& compressor = method_.compressor();
   method_.prepare(X, ws.method);
   double encode_seconds = 0.0;
   {
@@ -168,6 +168,7 @@ double DistributedOptimizerProcess::gather_step(BatchRef X, const StepTag& where
           method_.agent_gradient(a, X, where.step, seed, where.first_replica, ws.method);
       const auto te = Clock::now();
       const DrawContext ctx = Method::draw_context(a, where.step, seed, where.first_replica);
+      const Compressor& compressor = method_.compressor_of(a);
       for (Index c = 0; c < cols; ++c) writer.add(compressor, g.col(c), ctx, c);
       encode_seconds += seconds(te, Clock::now());
     }
@@ -197,9 +198,9 @@ double DistributedOptimizerProcess::gather_step(BatchRef X, const StepTag& where
     ws.overflow_offsets.assign(ws.offsets.size(), 0);
   }
   const auto t2 = Clock::now();
-  const SegmentTotals totals =
-      decode_and_sum(compressor, {ws.all, ws.offsets, ws.overflow_all, ws.overflow_offsets},
-                     partition_, where, ws.scratch, ws.method.direction);
+  const SegmentTotals totals = decode_and_sum(
+      method_.compressors(), {ws.all, ws.offsets, ws.overflow_all, ws.overflow_offsets}, partition_,
+      where, ws.scratch, ws.method.direction);
   const auto t3 = Clock::now();
   stats_.messages += totals.messages;
   stats_.payload_bytes += totals.payload_bytes;

@@ -84,40 +84,55 @@ void MethodWorkspace::resize(Index d, Index cols, bool messages) {
 
 Method::Method(const MethodOptions& options, const Objective& objective, const NoiseModel& noise,
                const Compressor& compressor, Index agents)
+    : Method(options, objective, noise, std::vector<const Compressor*>{&compressor}, agents) {}
+
+Method::Method(const MethodOptions& options, const Objective& objective, const NoiseModel& noise,
+               std::vector<const Compressor*> compressors, Index agents)
     : options_(options),
       objective_(objective),
       noise_(noise),
-      compressor_(compressor),
+      compressors_(std::move(compressors)),
       agents_(agents),
       schedule_(options.schedule) {
+  DCSDE_ASSERT(compressors_.size() == 1 || static_cast<Index>(compressors_.size()) == agents_,
+               "one compressor for every agent, or one per agent");
   const MethodSpec& spec = spec_of(options_.kind);
-  const CompressorSpec& comp = spec_of(compressor_.kind());
   const std::string kind(spec.name);
   auto require = [&](bool ok, const std::string& why) {
     if (!ok) throw ConfigError("method.kind", "method.kind = '" + kind + "': " + why);
   };
-  switch (spec.needs) {
-    case CompressorNeed::kIdentity:
-      require(comp.identity,
-              "DSGD sends uncompressed gradients; compressor.kind must be "
-              "'identity' (got '" +
-                  std::string(comp.name) + "'); use method.kind = 'dcsgd' to compress");
-      break;
-    case CompressorNeed::kUnbiased:
-      require(compressor_.unbiased() || options_.allow_biased,
-              "needs an unbiased compressor; '" + std::string(comp.name) +
-                  "' is biased (set method.allow_biased = true to run it anyway)");
-      break;
-    case CompressorNeed::kSigns:
-      require(comp.sends_signs, "agents send signs; compressor.kind must be 'sign' (got '" +
-                                    std::string(comp.name) + "')");
-      break;
+  compress_ = false;
+  sparse_ = true;
+  minibatch_ = noise_.family() == NoiseModel::Family::kMinibatch;
+  for (std::size_t i = 0; i < compressors_.size(); ++i) {
+    const Compressor& compressor = *compressors_[i];
+    const CompressorSpec& comp = spec_of(compressor.kind());
+    const std::string name = "'" + std::string(comp.name) + "'" +
+                             (compressors_.size() > 1 ? " (agent " + std::to_string(i) + ")" : "");
+    switch (spec.needs) {
+      case CompressorNeed::kIdentity:
+        require(comp.identity,
+                "DSGD sends uncompressed gradients; compressor.kind must be "
+                "'identity' (got " +
+                    name + "); use method.kind = 'dcsgd' to compress");
+        break;
+      case CompressorNeed::kUnbiased:
+        require(compressor.unbiased() || options_.allow_biased,
+                "needs an unbiased compressor; " + name +
+                    " is biased (set method.allow_biased = true to run it anyway)");
+        break;
+      case CompressorNeed::kSigns:
+        require(comp.sends_signs,
+                "agents send signs; compressor.kind must be 'sign' (got " + name + ")");
+        break;
+    }
+    compress_ = compress_ || !comp.identity;
+    sparse_ = sparse_ && compressor.sparse();
   }
   aggregation_ = spec.aggregation;
   rule_ = spec.rule;
-  compress_ = !comp.identity;
-  minibatch_ = noise_.family() == NoiseModel::Family::kMinibatch;
-  sparse_ = compress_ && !minibatch_ && compressor_.sparse();
+  // The fused sparse step serves blocks whose every agent keeps a random subset.
+  sparse_ = sparse_ && compress_ && !minibatch_;
   if (minibatch_ && !objective_.has_minibatches())
     throw ConfigError("noise.kind",
                       "noise.kind = 'minibatch' needs an objective with its own data (objective = "
@@ -126,7 +141,7 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
                           "' has none: inject noise with noise.kind = 'gaussian' or 'student_t'");
 
   if (options_.sign_draw == SignDraw::kLaw) {
-    require(comp.sends_signs,
+    require(spec.needs == CompressorNeed::kSigns,
             "method.sign_draw = 'law' draws the agents' signs; it needs "
             "compressor.kind = 'sign' (method.kind = 'dsignsgd' or 'majority_vote')");
     const auto family = noise_.family();
@@ -180,7 +195,8 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
     const double b = static_cast<double>(noise_.batch());
     s0_sq /= b;
     s1_sq /= b;
-    const double omega = compressor_.omega(objective_.dim()).value_or(0.0);
+    // Per-agent compressors enter through omega_bar, as in Var D (papers.md 2.5, Thm 1).
+    const double omega = mean_omega();
     const double d = static_cast<double>(objective_.dim());
     const double n = static_cast<double>(agents_);
     norm_p_ = 1.0 + (omega + d * s1_sq * (1.0 + omega)) / n;
@@ -191,7 +207,17 @@ Method::Method(const MethodOptions& options, const Objective& objective, const N
 }
 
 double Method::bits_per_agent_per_step() const {
-  return compressor_.message_bits(objective_.dim());
+  if (uniform_compressors()) return compressors_.front()->message_bits(objective_.dim());
+  double sum = 0.0;
+  for (const Compressor* c : compressors_) sum += c->message_bits(objective_.dim());
+  return sum / static_cast<double>(agents_);
+}
+
+double Method::mean_omega() const {
+  if (uniform_compressors()) return compressors_.front()->omega(objective_.dim()).value_or(0.0);
+  double sum = 0.0;
+  for (const Compressor* c : compressors_) sum += c->omega(objective_.dim()).value_or(0.0);
+  return sum / static_cast<double>(agents_);
 }
 
 void Method::step(BatchRef X, std::int64_t k, std::uint64_t seed, std::uint64_t first_replica,
@@ -229,12 +255,13 @@ void Method::add_agent_message(Index agent, std::int64_t k, std::uint64_t seed,
     return;
   }
   const DrawContext ctx = draw_context(agent, k, seed, first_replica);
-  if (compressor_.sparse()) {
+  const Compressor& compressor = compressor_of(agent);
+  if (compressor.sparse()) {
     add_kept_coordinates(agent, ctx, ws.agent_gradient, /*draw_noise=*/false, ws);
-  } else if (compressor_.accumulates()) {
-    compressor_.accumulate(ws.agent_gradient, ctx, ws.direction);
+  } else if (compressor.accumulates()) {
+    compressor.accumulate(ws.agent_gradient, ctx, ws.direction);
   } else {
-    compressor_.apply(ws.agent_gradient, ctx, ws.message);
+    compressor.apply(ws.agent_gradient, ctx, ws.message);
     ws.direction += ws.message;
   }
 }
@@ -251,7 +278,7 @@ void Method::add_kept_coordinates(Index agent, const DrawContext& ctx, const Bat
   Index* count = ws.kept_count.data();
   for (Index c0 = 0; c0 < cols; c0 += group) {
     const Index c1 = std::min(cols, c0 + group);
-    const double scale = compressor_.kept_coordinates(d, ctx, c0, c1, kept, count);
+    const double scale = compressor_of(agent).kept_coordinates(d, ctx, c0, c1, kept, count);
     if (draw_noise) {
       Index n = 0;
       for (Index c = c0; c < c1; ++c) {
@@ -336,7 +363,8 @@ const Batch& Method::agent_message(Index agent, const ConstBatchRef& X, std::int
                                    MethodWorkspace& ws) const {
   agent_gradient(agent, X, k, seed, first_replica, ws);
   if (!compress_) return ws.agent_gradient;
-  compressor_.apply(ws.agent_gradient, draw_context(agent, k, seed, first_replica), ws.message);
+  compressor_of(agent).apply(ws.agent_gradient, draw_context(agent, k, seed, first_replica),
+                             ws.message);
   return ws.message;
 }
 

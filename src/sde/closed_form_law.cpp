@@ -33,7 +33,14 @@ class ClosedFormLaw final : public UpdateLaw {
         rule_(rule),
         d_(method.objective().dim()),
         n_(method.agents()),
-        omega_(method.compressor().omega(d_).value_or(0.0)) {
+        omega_(method.mean_omega()) {
+    // Per-agent compressors (Thm 1 with omega_i): Cov D = (1/N^2) sum_i [(1 + omega_i) Var Z_i +
+    // omega_i M(g)] = (1/N) mean_i((1 + omega_i) Var Z_i) + (omega_bar/N) M(g), M the kind's
+    // shape (diag g^2 for Bernoulli, rand-k's below): the noise part is weighted per agent.
+    if (!method.uniform_compressors()) {
+      for (Index i = 0; i < n_; ++i)
+        agent_weight_.push_back(1.0 + method.compressor_of(i).omega(d_).value_or(0.0));
+    }
     if (rule_ == StepRule::kEq15Aggregate || rule_ == StepRule::kEq15Gradient) {
       // (L0, L1) resolved as Method does: the options, else the objective's constants.
       const MethodOptions& o = method.options();
@@ -53,7 +60,7 @@ class ClosedFormLaw final : public UpdateLaw {
       ws.variance.resize(d_);
       mean_square_scale(Vector::Zero(d_), ws);
       fixed_variance_ = ws.variance / static_cast<double>(n_);
-      if (kind_ == Kind::kRandK) fixed_variance_ *= 1.0 + omega_;
+      if (kind_ == Kind::kRandK) fixed_variance_ *= noise_factor();
       fixed_sd_ = fixed_variance_.cwiseSqrt();
     }
   }
@@ -103,8 +110,8 @@ class ClosedFormLaw final : public UpdateLaw {
             mean_square_scale(g, ws);
             ws.variance *= inv_n;
             if (kind_ == Kind::kBernoulli)
-              ws.variance = (1.0 + omega_) * ws.variance + omega_ * inv_n * g.cwiseAbs2();
-            if (kind_ == Kind::kRandK) ws.variance *= 1.0 + omega_;
+              ws.variance = noise_factor() * ws.variance + omega_ * inv_n * g.cwiseAbs2();
+            if (kind_ == Kind::kRandK) ws.variance *= noise_factor();
             noise.col(c) = ws.variance.cwiseSqrt().cwiseProduct(xi.col(c).head(d_));
           }
           if (kind_ == Kind::kRandK)
@@ -254,11 +261,16 @@ class ClosedFormLaw final : public UpdateLaw {
 
   // ws.variance = (1/N) sum_i Var Z_ij, the mean over agents of the per-coordinate variance:
   // s_ij^2 for Gaussian noise, s_ij^2 nu/(nu - 2) for Student-t (nu > 2, papers.md 4.2).
+  // With per-agent compressors, agent i's term is weighted by 1 + omega_i (agent_weight_).
   void mean_square_scale(const Eigen::Ref<const Vector>& g, ClosedFormWorkspace& ws) const {
     ws.variance.setZero();
     for (Index i = 0; i < n_; ++i) {
       noise_.scale(g, i, ws.scale);
-      ws.variance += ws.scale.cwiseAbs2();
+      if (agent_weight_.empty()) {
+        ws.variance += ws.scale.cwiseAbs2();
+      } else {
+        ws.variance += agent_weight_[static_cast<std::size_t>(i)] * ws.scale.cwiseAbs2();
+      }
     }
     double factor = 1.0 / static_cast<double>(n_);
     if (noise_.family() == NoiseModel::Family::kStudentT)
@@ -401,7 +413,10 @@ class ClosedFormLaw final : public UpdateLaw {
   Kind kind_;
   StepRule rule_;
   Index d_, n_;
-  double omega_;
+  double omega_;                      // omega_bar, the mean over agents
+  std::vector<double> agent_weight_;  // 1 + omega_i per agent; empty when the agents share one
+  // The factor of the noise part of Cov D: 1 + omega, or 1 where mean_square_scale weighted it.
+  double noise_factor() const { return agent_weight_.empty() ? 1.0 + omega_ : 1.0; }
   Vector fixed_variance_, fixed_sd_;        // constant noise scale: the variance of D and its root
   double l0_ = 0, l1_ = 0, p_ = 1, q_ = 0;  // Eq. 15 (normalized_dcsgd)
 };

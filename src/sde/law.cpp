@@ -18,7 +18,8 @@ void UpdateLaw::mean_direction_jacobian(const ConstBatchRef&, const ConstBatchRe
 namespace {
 
 // The closed-form law of a method, compressor and noise, if there is one (has_closed_form_law).
-std::optional<detail::ClosedFormKind> closed_form_kind(MethodKind method, CompressorKind compressor,
+std::optional<detail::ClosedFormKind> closed_form_kind(MethodKind method,
+                                                       std::span<const CompressorKind> compressors,
                                                        NoiseKind noise) {
   // Minibatch noise has no closed-form scale: only Monte Carlo applies.
   if (spec_of(noise).family == NoiseFamily::kMinibatch) return std::nullopt;
@@ -27,7 +28,7 @@ std::optional<detail::ClosedFormKind> closed_form_kind(MethodKind method, Compre
     return m.aggregation == Aggregation::kMajority ? detail::ClosedFormKind::kMajority
                                                    : detail::ClosedFormKind::kSign;
   // The averaged direction D has a closed-form law for these compressors (Thm 1).
-  switch (spec_of(compressor).law) {
+  switch (common_law(compressors)) {
     case CompressionLaw::kIdentity:
       return detail::ClosedFormKind::kAverage;
     case CompressionLaw::kBernoulli:
@@ -62,10 +63,23 @@ const LawSpec kLawSpecs[] = {
 
 }  // namespace
 
+namespace {
+
+// The kind of each agent's compressor (one when they share it).
+std::vector<CompressorKind> agent_kinds(const Method& method) {
+  if (method.uniform_compressors()) return {method.compressor().kind()};
+  std::vector<CompressorKind> kinds;
+  for (Index i = 0; i < method.agents(); ++i) kinds.push_back(method.compressor_of(i).kind());
+  return kinds;
+}
+
+}  // namespace
+
 std::span<const LawSpec> kind_specs(LawKind) { return kLawSpecs; }
 
-bool has_closed_form_law(MethodKind method, CompressorKind compressor, NoiseKind noise) {
-  return closed_form_kind(method, compressor, noise).has_value();
+bool has_closed_form_law(MethodKind method, std::span<const CompressorKind> compressors,
+                         NoiseKind noise) {
+  return closed_form_kind(method, compressors, noise).has_value();
 }
 
 std::unique_ptr<UpdateLaw> make_update_law(const Method& method, const LawOptions& options) {
@@ -84,7 +98,7 @@ std::unique_ptr<UpdateLaw> make_update_law(const Method& method, const LawOption
             "compression cannot tame heavy tails, while DSignSGD's SDE exists for every nu > 0.");
   }
   const std::optional<detail::ClosedFormKind> closed =
-      closed_form_kind(m.kind, method.compressor().kind(), noise.kind());
+      closed_form_kind(m.kind, agent_kinds(method), noise.kind());
   if (options.kind == LawKind::kClosedForm || (options.kind == LawKind::kAuto && closed)) {
     if (!closed)
       throw ConfigError("sde.law", "sde.law = \"closed_form\": " + kind + " with compressor " +

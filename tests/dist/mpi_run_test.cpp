@@ -14,7 +14,8 @@
 namespace dcsde::testing_dist {
 namespace {
 
-// d = 20, 8 agents, 32 replicas (two blocks of 16), 100 steps; one point per method.
+// d = 20, 8 agents, 32 replicas (two blocks of 16), 100 steps; one point per method, and one
+// whose agents each encode with their own compressor (rank r encodes its agents' kinds).
 const char* kSweep = R"([experiment]
 name = "dist"
 [problem]
@@ -46,6 +47,7 @@ method = [
   { label = "dsignsgd", "method.kind" = "dsignsgd", "compressor.kind" = "sign" },
   { label = "majority_vote", "method.kind" = "majority_vote", "compressor.kind" = "sign" },
   { label = "dsignsgd law", "method.kind" = "dsignsgd", "compressor.kind" = "sign", "method.sign_draw" = "law" },
+  { label = "dcsgd per agent", "method.kind" = "dcsgd", "compressor.kind" = ["rand_k", "rand_k", "qsgd", "natural", "rand_k", "natural_dithering", "identity", "qsgd"], "compressor.levels" = 2 },
 ]
 )";
 

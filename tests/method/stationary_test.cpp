@@ -92,14 +92,27 @@ TEST_P(StationaryTest, TransientAndStationaryMeanLossMatchTheExactRecursion) {
   }
 }
 
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  constexpr const char* kNames[] = {
+      "dsgd", "bernoulli", "rand_k", "bernoulli_per_agent", "rand_k_per_agent", "mixed_kinds"};
+  return kNames[info.index];
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Compressors, StationaryTest,
-    ::testing::Values(Case{"[compressor]\nkind = \"identity\"", 0.0},
-                      Case{"[compressor]\nkind = \"bernoulli\"\np = 0.25", 3.0},
-                      Case{"[compressor]\nkind = \"rand_k\"\nk = 2", 3.0}),
-    [](const auto& info) {
-      return std::string(info.index == 0 ? "dsgd" : info.index == 1 ? "bernoulli" : "rand_k");
-    });
+    ::testing::Values(
+        Case{"[compressor]\nkind = \"identity\"", 0.0},
+        Case{"[compressor]\nkind = \"bernoulli\"\np = 0.25", 3.0},
+        Case{"[compressor]\nkind = \"rand_k\"\nk = 2", 3.0},
+        // Per-agent compressors (the poster's omega_i): Var(D_j | x) = (1/N^2) sum_i (omega_i
+        // h_j^2 x_j^2 + (1 + omega_i) s^2), the recursion above with omega = omega_bar.
+        Case{"[compressor]\nkind = \"bernoulli\"\np = [0.25, 0.5, 1.0, 0.2]",
+             (3 + 1 + 0 + 4) / 4.0},
+        Case{"[compressor]\nkind = \"rand_k\"\nk = [2, 4, 8, 1]", (3 + 1 + 0 + 7) / 4.0},
+        Case{"[compressor]\nkind = [\"rand_k\", \"bernoulli\", \"identity\", \"rand_k\"]\n"
+             "k = 2\np = 0.5",
+             (3 + 1 + 0 + 3) / 4.0}),
+    case_name);
 
 // eta* = 2N / (h_max (N + omega)). Without batch noise (s = 0) the recursion is m_j(k) = A_j^k x0^2
 // exactly, with A_max < 1 iff eta < eta*. Just below eta* the simulated mean loss follows the

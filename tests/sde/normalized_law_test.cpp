@@ -236,6 +236,41 @@ TEST(NormalizedLaw, GradientNormLawIsExact) {
   }
 }
 
+// Per-agent compressors (Thm 1 with omega_i, papers.md 5.1): with agent i's own omega_i and
+// noise scale sigma_i, Cov D = (1/N) mean_i((1 + omega_i) Var Z_i) + (omega_bar / N) M(g). The
+// closed form against the method's samples, with per-agent p (Bernoulli) and k (rand-k), per-agent
+// sigma, and a mixed list (identity counts as any law); the test has the power to reject a
+// covariance 10% off.
+TEST(NormalizedLaw, PerAgentCompressorsLawIsExact) {
+  const std::int64_t k = 3;
+  const std::vector<std::vector<std::string>> cases = {
+      {"compressor.kind=\"bernoulli\"", "compressor.p=[0.25, 0.5, 1.0, 0.2]",
+       "noise.sigma=[0.2, 0.5, 0.8, 1.1]"},
+      {"compressor.kind=\"rand_k\"", "compressor.k=[1, 2, 4, 3]",
+       "noise.sigma=[1.1, 0.2, 0.5, 0.8]"},
+      {"compressor.kind=[\"rand_k\", \"identity\", \"rand_k\", \"identity\"]", "compressor.k=1",
+       "noise.sigma=[0.2, 1.0, 0.4, 0.7]"},
+  };
+  for (std::vector<std::string> sets : cases) {
+    sets.push_back("method.norm_of=\"gradient\"");
+    const Built b = build(sets);
+    ASSERT_FALSE(b.a.method->uniform_compressors());
+    const Vector x = b.a.x0;
+    const Law law = closed_law(*make_update_law(*b.a.method, {.kind = LawKind::kAuto}), x, k);
+    const Moments mc = sample_update(*b.a.method, x, k, 100000);
+    const std::string label = ::testing::PrintToString(sets);
+    EXPECT_EQ(law.name, "closed_form") << label;
+    const double mean_ratio = worst(mc.mean, mc.mean_se, law.mean, 0.0);
+    const double cov_ratio = worst(mc.cov, mc.cov_se, law.cov, 0.0);
+    const double power = worst(mc.cov, mc.cov_se, 0.9 * law.cov, 0.0);
+    std::printf("  %-70s mean %.2f  cov %.2f  cov x 0.9: %.1f (of tolerance)\n", label.c_str(),
+                mean_ratio, cov_ratio, power);
+    EXPECT_LE(mean_ratio, 1.0) << label << " seed " << kSeed;
+    EXPECT_LE(cov_ratio, 1.0) << label << " seed " << kSeed;
+    EXPECT_GT(power, 1.0) << label;
+  }
+}
+
 // (c) The SDE of nsgd (closed-form delta law, Euler-Maruyama with 8 substeps) tracks the
 // optimizer on f = 1/2 x^T H x, H = diag(1, 1.5, 2), step length c = eta = 0.05, Gaussian noise
 // sigma = 0.2, from ||grad f|| = 6.6 down to about 1.9 (eps2 = tr Sigma_D / r^2 <= 0.03).

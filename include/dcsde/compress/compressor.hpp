@@ -101,6 +101,7 @@ struct CompressorOptions {
   Index k = 1;     // rand_k, top_k: coordinates kept (1 <= k <= d)
   double p = 0.5;  // bernoulli: keep probability (0 < p <= 1)
   int levels = 1;  // qsgd, natural_dithering: levels s (1 <= s <= the kind's max_levels)
+  bool operator==(const CompressorOptions&) const = default;
 };
 
 // The [compressor] keys besides `kind`, as bits of CompressorSpec::keys.
@@ -126,6 +127,11 @@ struct CompressorSpec {
   std::unique_ptr<Compressor> (*make)(const CompressorOptions&);
 };
 std::span<const CompressorSpec> kind_specs(CompressorKind);
+
+// The law the closed-form SDE law can use for agents with these compressors: L when every agent's
+// compressor is the identity or of CompressionLaw L (kIdentity when all are the identity), kNone
+// when one has no closed form or two have different ones (papers.md 5.1, Thm 1 with omega_i).
+CompressionLaw common_law(std::span<const CompressorKind> agents);
 
 // Ceres-style validation against dimension d (d >= 1 and d < 2^32, the wire header's limit).
 // Returns true if valid; otherwise writes a sentence such as

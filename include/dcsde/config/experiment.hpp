@@ -31,7 +31,11 @@ struct Experiment {
   std::vector<double> x0 = {1.0};  // one value (all coordinates) or one per coordinate
   NoiseOptions noise;
   Index agents = 1;
+  // The agents' compressors (papers.md 3; the poster's omega_i per agent): `compressor` for all,
+  // or, when a [compressor] key lists one value per agent, `agent_compressors` (N entries; then
+  // `compressor` is agent 0's). Lists whose entries are all equal are folded into `compressor`.
   CompressorOptions compressor;
+  std::vector<CompressorOptions> agent_compressors;
   MethodOptions method;
   RunOptions run;
   std::optional<SdeOptions> sde;  // present when the file has an [sde] section
@@ -42,6 +46,13 @@ struct Experiment {
   Statistic statistic = Statistic::kMean;
 
   Vector initial_state() const;
+  bool uniform_compressors() const { return agent_compressors.empty(); }
+  const CompressorOptions& compressor_of(Index agent) const {
+    return agent_compressors.empty() ? compressor
+                                     : agent_compressors[static_cast<std::size_t>(agent)];
+  }
+  // One kind per agent, or the one kind of all agents.
+  std::vector<CompressorKind> compressor_kinds() const;
 };
 
 // One point of a sweep: its label, the overrides that define it, and the experiment.
@@ -85,7 +96,8 @@ namespace dcsde {
 struct Assembled {
   std::unique_ptr<Objective> objective;
   std::unique_ptr<NoiseModel> noise;
-  std::unique_ptr<Compressor> compressor;
+  std::unique_ptr<Compressor> compressor;  // agent 0's (every agent's when uniform)
+  std::vector<std::unique_ptr<Compressor>> agent_compressors;  // agents 1..N-1, when per agent
   std::unique_ptr<Method> method;
   std::unique_ptr<SdeProcess> sde;  // when experiment.sde is set
   Vector x0;  // the initial state: the objective's own (a network's initialisation) or problem.x0

@@ -129,8 +129,16 @@ std::uint64_t count_raw_messages(std::span<const std::uint8_t> all,
 // that order, of the decoded messages. `scratch` (d x cols) holds one agent's messages at a time.
 // Throws DistError naming the step, agent, replica and sending rank, with the WireFormatError's
 // text, for any malformed message or table; the same bytes give the same error on every rank.
-SegmentTotals decode_and_sum(const Compressor& compressor, const GatheredSegments& segments,
-                             const AgentPartition& partition, const StepTag& where,
-                             BatchRef scratch, BatchRef direction);
+// `compressors` holds agent a's compressor at a (one per agent), or every agent's at 0.
+SegmentTotals decode_and_sum(std::span<const Compressor* const> compressors,
+                             const GatheredSegments& segments, const AgentPartition& partition,
+                             const StepTag& where, BatchRef scratch, BatchRef direction);
+inline SegmentTotals decode_and_sum(const Compressor& compressor, const GatheredSegments& segments,
+                                    const AgentPartition& partition, const StepTag& where,
+                                    BatchRef scratch, BatchRef direction) {
+  const Compressor* one = &compressor;
+  return decode_and_sum(std::span<const Compressor* const>(&one, 1), segments, partition, where,
+                        scratch, direction);
+}
 
 }  // namespace dcsde::dist

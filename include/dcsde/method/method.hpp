@@ -24,6 +24,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -116,9 +117,14 @@ struct MethodWorkspace {
 
 class Method final {
  public:
-  // The objective, noise model and compressor must outlive the method.
+  // The objective, noise model and compressor must outlive the method. Every agent compresses
+  // with `compressor`.
   Method(const MethodOptions& options, const Objective& objective, const NoiseModel& noise,
          const Compressor& compressor, Index agents);
+  // Agent i compresses with *compressors[i] (the poster's omega_i per agent), or every agent
+  // with *compressors[0] when there is one. The compressors must outlive the method.
+  Method(const MethodOptions& options, const Objective& objective, const NoiseModel& noise,
+         std::vector<const Compressor*> compressors, Index agents);
 
   // Advances the block X (d x c, replicas first_replica..) by step k, in place, and writes the
   // step size h_k used for each column into `step_sizes`. It is the three phases below, in order,
@@ -172,10 +178,20 @@ class Method final {
   const MethodOptions& options() const { return options_; }
   Index agents() const { return agents_; }
   const Schedule& schedule() const { return schedule_; }
-  const Compressor& compressor() const { return compressor_; }
+  // Agent 0's compressor: every agent's when uniform_compressors().
+  const Compressor& compressor() const { return *compressors_.front(); }
+  const Compressor& compressor_of(Index agent) const {
+    return *compressors_[compressors_.size() == 1 ? 0 : static_cast<std::size_t>(agent)];
+  }
+  bool uniform_compressors() const { return compressors_.size() == 1; }
+  // Agent i's compressor at i, or every agent's at 0 (uniform_compressors()).
+  std::span<const Compressor* const> compressors() const { return compressors_; }
+  // omega_bar = (1/N) sum_i omega_i over the agents (0 for biased compressors).
+  double mean_omega() const;
   const NoiseModel& noise() const { return noise_; }
   const Objective& objective() const { return objective_; }
-  // Bits one agent sends per step (the compressor's message size for dimension d).
+  // Bits one agent sends per step (the compressor's message size for dimension d; the mean over
+  // the agents when each has its own).
   double bits_per_agent_per_step() const;
   // Eq. 15's P and Q (normalized_dcsgd), exposed for docs and tests.
   double normalization_p() const { return norm_p_; }
@@ -196,7 +212,7 @@ class Method final {
   MethodOptions options_;
   const Objective& objective_;
   const NoiseModel& noise_;
-  const Compressor& compressor_;
+  std::vector<const Compressor*> compressors_;  // one for every agent, or one per agent
   Index agents_;
   Schedule schedule_;
   Aggregation aggregation_ = Aggregation::kAverage;

@@ -117,7 +117,9 @@ struct LawOptions {
 // averaged methods with a compressor whose CompressionLaw is known (identity, Bernoulli, rand-k;
 // Thm 1) and the sign methods, under injected noise (not minibatch). make_update_law's choice,
 // asked before anything is built (config/limits.cpp's memory estimate).
-bool has_closed_form_law(MethodKind method, CompressorKind compressor, NoiseKind noise);
+// `compressors` holds the kind of each agent's compressor, or the one kind of all.
+bool has_closed_form_law(MethodKind method, std::span<const CompressorKind> compressors,
+                         NoiseKind noise);
 
 // The law of `method`'s update. kind = auto takes the closed form where one exists (for nsgd and
 // normalized_dcsgd on ||D||, the delta method above), else Monte Carlo (other compressors,
