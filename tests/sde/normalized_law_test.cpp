@@ -200,6 +200,19 @@ TEST(NormalizedLaw, DeltaMethodMatchesSamplesInTheSmallNoiseRegime) {
 
 // (b) norm_of = "gradient": h is fixed given x and the law is exact, so the samples agree within
 // 5 standard errors at any noise level; a 10% error in the covariance would be detected.
+// An exact law: mean and covariance within kZ standard errors of the samples, and the test able
+// to reject a covariance 10% off.
+void expect_exact_law(const Law& law, const Moments& mc, const std::string& label) {
+  const double mean_ratio = worst(mc.mean, mc.mean_se, law.mean, 0.0);
+  const double cov_ratio = worst(mc.cov, mc.cov_se, law.cov, 0.0);
+  const double power = worst(mc.cov, mc.cov_se, 0.9 * law.cov, 0.0);
+  std::printf("  %-70s mean %.2f  cov %.2f  cov x 0.9: %.1f (of tolerance)\n", label.c_str(),
+              mean_ratio, cov_ratio, power);
+  EXPECT_LE(mean_ratio, 1.0) << label << " seed " << kSeed;
+  EXPECT_LE(cov_ratio, 1.0) << label << " seed " << kSeed;
+  EXPECT_GT(power, 1.0) << label;
+}
+
 TEST(NormalizedLaw, GradientNormLawIsExact) {
   const std::int64_t k = 3;
   const std::vector<std::vector<std::string>> cases = {
@@ -225,14 +238,7 @@ TEST(NormalizedLaw, GradientNormLawIsExact) {
     EXPECT_EQ(law.name, "closed_form") << label;
     EXPECT_NEAR(law.step, h, 1e-14 * h) << label;
     EXPECT_LT((law.mean - h * g).norm(), 1e-14 * h * g.norm()) << label;
-    const double mean_ratio = worst(mc.mean, mc.mean_se, law.mean, 0.0);
-    const double cov_ratio = worst(mc.cov, mc.cov_se, law.cov, 0.0);
-    const double power = worst(mc.cov, mc.cov_se, 0.9 * law.cov, 0.0);
-    std::printf("  %-70s mean %.2f  cov %.2f  cov x 0.9: %.1f (of tolerance)\n", label.c_str(),
-                mean_ratio, cov_ratio, power);
-    EXPECT_LE(mean_ratio, 1.0) << label << " seed " << kSeed;
-    EXPECT_LE(cov_ratio, 1.0) << label << " seed " << kSeed;
-    EXPECT_GT(power, 1.0) << label;
+    expect_exact_law(law, mc, label);
   }
 }
 
@@ -260,14 +266,7 @@ TEST(NormalizedLaw, PerAgentCompressorsLawIsExact) {
     const Moments mc = sample_update(*b.a.method, x, k, 100000);
     const std::string label = ::testing::PrintToString(sets);
     EXPECT_EQ(law.name, "closed_form") << label;
-    const double mean_ratio = worst(mc.mean, mc.mean_se, law.mean, 0.0);
-    const double cov_ratio = worst(mc.cov, mc.cov_se, law.cov, 0.0);
-    const double power = worst(mc.cov, mc.cov_se, 0.9 * law.cov, 0.0);
-    std::printf("  %-70s mean %.2f  cov %.2f  cov x 0.9: %.1f (of tolerance)\n", label.c_str(),
-                mean_ratio, cov_ratio, power);
-    EXPECT_LE(mean_ratio, 1.0) << label << " seed " << kSeed;
-    EXPECT_LE(cov_ratio, 1.0) << label << " seed " << kSeed;
-    EXPECT_GT(power, 1.0) << label;
+    expect_exact_law(law, mc, label);
   }
 }
 
