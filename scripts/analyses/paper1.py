@@ -239,8 +239,15 @@ def _exact_ratio(config, dsgd_config):
 DCSGD_SLOPE, SIGN_SLOPE = (1.7, 2.3), (0.7, 1.3)
 
 
+def slope_se(x, y, sem):
+    """Standard error of the least-squares log-log slope from the points' standard errors."""
+    lx = np.log(np.asarray(x, float))
+    w = lx - lx.mean()
+    return float(np.sqrt(np.sum(w ** 2 * (np.asarray(sem) / np.asarray(y)) ** 2)) / np.sum(w ** 2))
+
+
 def noise_resilience(claim_dir, result_dirs):
-    sigma = lambda c: c["noise"]["sigma"]  # noqa: E731
+    sigma = lambda c: np.atleast_1d(c["noise"]["sigma"])[0]  # noqa: E731 (resolved: a list)
     nu = lambda c: c["noise"]["nu"]  # noqa: E731
     gaussian = series(result_dirs[0], sigma)
     heavy = series(result_dirs[1], nu)
@@ -300,7 +307,9 @@ def noise_resilience(claim_dir, result_dirs):
         f"{int(hd['diverged'][i])} diverged), DSignSGD median {hs['median'][i]:.3g}"
         for i, x in enumerate(hd["x"]))
     measured = (
-        "Gaussian, log-log slopes vs sigma: " + ", ".join(f"{m} {v:.2f}" for m, v in slopes.items())
+        "Gaussian, log-log slopes vs sigma: " + ", ".join(
+            f"{m} {v:.3f} +- {slope_se(gaussian[m]['x'], gaussian[m]['mean'], gaussian[m]['sem']):.3f}"
+            for m, v in slopes.items())
         + f" (G1 {'passes' if g1 else 'FAILS'}); level / DSGD: " + ", ".join(
             f"{m} {ratios[m]:.2f} (1 + omega = {expected[m]:g}, exact recursion {exact[m]:.2f})"
             for m in ratios) + f" (G2 {'passes' if g2 else 'FAILS'}); Student-t (medians): "
@@ -347,7 +356,7 @@ def linear_speedup(claim_dir, result_dirs):
             diverged = bool(np.any(d["diverged"] > 0))
             rejected.append(diverged or not inside(v))
             control_texts.append(
-                f"{m}: slope {v:.2f}" + (f", {int(d['diverged'].sum())} replicas diverged "
+                f"{m.removeprefix('control: ')}: slope {v:.2f}" + (f", {int(d['diverged'].sum())} replicas diverged "
                                          "(no finite asymptotic loss)" if diverged else "")
                 + f" -> {'rejected' if rejected[-1] else 'accepted (BAD)'}; medians "
                 + ", ".join(f"N={x:g}: {y:.3g}" for x, y in zip(d["x"], d["median"])))

@@ -110,6 +110,14 @@ def scaling_quadratic(claim_dir, result_dirs):
         band(ax, base_c["time"], base_c["loss_mean"], base_c["loss_std"], base_c["alive"],
              base_label, "-")
         texts = []
+        base_setting = exact_setting(point_configs(result_dir)[0])
+        if base_setting is not None:  # the base's own Monte Carlo error enters every ratio
+            base_row = sweep_rows(result_dir)[0]
+            level, sem = number(base_row, "asymptotic_loss_mean"), \
+                number(base_row, "asymptotic_loss_sem")
+            exact_level = stationary_level(base_setting)
+            texts.append(f"base level {level:.4g} vs exact {exact_level:.4g} "
+                         f"({(level - exact_level) / sem:+.1f} SE)")
         for label, c, ratio, se, exact, delta in quadratic_rows(result_dir):
             control = label.startswith("control:")
             band(ax, c["time"], c["loss_mean"], c["loss_std"], c["alive"], label,
