@@ -52,7 +52,7 @@ struct ClaimThreshold {
 
 struct Claim {
   std::string name, paper, statement, analysis;
-  std::string criterion;  // the verdict's rule as written before the run; may be empty
+  std::string criterion;        // the verdict's rule as written before the run; may be empty
   std::string scope = "paper";  // "paper" (the papers claim it) or "beyond" (beyond the papers)
   std::vector<std::filesystem::path> experiments;  // absolute or relative to the manifest
   std::vector<ClaimThreshold> thresholds;
