@@ -153,6 +153,7 @@ nlohmann::json reproduce_claim(const Claim& claim, const fs::path& manifest, con
   verdict["paper"] = claim.paper;
   verdict["claim"] = claim.statement;
   verdict["criterion"] = claim.criterion;
+  verdict["scope"] = claim.scope;
   verdict["quick"] = args.quick;
   verdict["command"] = fmt::format("dcsde reproduce {}{} --out {}", claim.name,
                                    args.quick ? " --quick" : "", final_dir.parent_path().string());
@@ -185,6 +186,23 @@ std::string markdown_section(const nlohmann::json& v, const fs::path& dir, const
                     v["wall_seconds"].get<double>(), v["quick"].get<bool>() ? " (quick mode)" : "");
   return md;
 }
+
+// RESULTS.md's tally: the papers' claims counted apart from those beyond the papers
+// (claims.toml's scope), by verdict.
+struct Tally {
+  int holds = 0, fails = 0, open = 0;
+  void add(const nlohmann::json& verdict) {
+    if (verdict["holds"].is_null()) {
+      ++open;
+    } else {
+      ++(verdict["holds"].get<bool>() ? holds : fails);
+    }
+  }
+  std::string text(const char* what) const {
+    return fmt::format("{}: {} of {} hold, {} do not hold, {} inconclusive", what, holds,
+                       holds + fails + open, fails, open);
+  }
+};
 
 }  // namespace
 
@@ -229,16 +247,21 @@ int reproduce(const ReproduceArgs& args) {
       "(experiments/reproduce/claims.toml, scripts/reproduce.py); each section names its command "
       "and wall time.\n\n| claim | verdict | measured |\n|---|---|---|\n";
   std::string sections;
+  Tally paper, beyond;
   for (const Claim& claim : claims) {
     const fs::path verdict_file = out / claim.name / "verdict.json";
     if (!fs::exists(verdict_file)) continue;
     const nlohmann::json v = nlohmann::json::parse(read_file(verdict_file));
+    (claim.scope == "beyond" ? beyond : paper).add(v);
     std::string measured = v["measured"].get<std::string>();
     for (std::size_t at = 0; (at = measured.find('|', at)) != std::string::npos; at += 2)
       measured.insert(at, "\\");  // a | inside a table cell would end the cell
     results += fmt::format("| [{0}](#{0}) | {1} | {2} |\n", claim.name, holds_text(v), measured);
     sections += markdown_section(v, out / claim.name, out);
   }
+  const std::string tally = "**Tally**: " + paper.text("the papers' claims") + "; " +
+                            beyond.text("beyond the papers") + ".\n\n";
+  results.insert(results.find("| claim | verdict |"), tally);
   write_text(out / "RESULTS.md", results + "\n" + sections);
   std::printf("\n%-22s %-14s %8s  %s\n", "claim", "verdict", "time", "measured");
   for (const auto& v : verdicts)

@@ -154,17 +154,23 @@ std::vector<Claim> load_claims(const std::filesystem::path& manifest) {
     const std::string at = detail::where(node);
     if (table == nullptr) throw ConfigError(at + ": each claim is a [[claim]] table");
     check_keys(*table,
-               {"name", "paper", "statement", "analysis", "criterion", "experiments", "thresholds",
-                "quick", "ranks"},
+               {"name", "paper", "statement", "analysis", "criterion", "scope", "experiments",
+                "thresholds", "quick", "ranks"},
                "claim",
-               "name, paper, statement, criterion, experiments, thresholds, analysis, quick, "
-               "ranks");
+               "name, paper, statement, criterion, scope, experiments, thresholds, analysis, "
+               "quick, ranks");
     Claim c;
     c.name = required_string(*table, "name", at);
     c.paper = required_string(*table, "paper", at);
     c.statement = required_string(*table, "statement", at);
     c.analysis = required_string(*table, "analysis", at);
     if (table->get("criterion") != nullptr) c.criterion = required_string(*table, "criterion", at);
+    if (const auto* scope = table->get("scope")) {
+      c.scope = required_string(*table, "scope", at);
+      if (c.scope != "paper" && c.scope != "beyond")
+        throw ConfigError(detail::where(*scope) + ": claim.scope = '" + detail::clip(c.scope) +
+                          "'. Violated constraint: scope is \"paper\" or \"beyond\"");
+    }
     for (const auto& file : string_array(*table, "experiments")) {
       const auto path = manifest.parent_path() / file;
       if (!std::filesystem::exists(path))

@@ -41,6 +41,15 @@ TEST(Reproduce, QuickClaimWritesFigureAndVerdict) {
   EXPECT_TRUE(verdict["wall_seconds"].is_number());
   EXPECT_NE(verdict["command"].get<std::string>().find("--quick"), std::string::npos);
   EXPECT_TRUE(fs::exists(out / "linear_speedup" / "verdict.md"));
+  EXPECT_EQ(verdict["scope"], "paper");
+  // RESULTS.md's tally counts the papers' claims apart from those beyond the papers.
+  std::ifstream results(out / "RESULTS.md");
+  std::stringstream text;
+  text << results.rdbuf();
+  EXPECT_NE(text.str().find("**Tally**: the papers' claims: 1 of 1 hold, 0 do not hold, 0 "
+                            "inconclusive; beyond the papers: 0 of 0 hold"),
+            std::string::npos)
+      << text.str();
   fs::remove_all(out);
 }
 

@@ -82,6 +82,20 @@ TEST(Claims, ThresholdEntriesAndCriterionAreRead) {
   EXPECT_FALSE(c.thresholds[1].low.has_value());
 }
 
+// scope: "paper" unless the claim says "beyond"; anything else is refused at its line.
+TEST(Claims, ScopeIsPaperByDefaultOrBeyond) {
+  EXPECT_EQ(dcsde::load_claims(Manifest(kHead + "experiments = [\"e.toml\"]\n").path())[0].scope,
+            "paper");
+  const Manifest beyond(kHead + "scope = \"beyond\"\nexperiments = [\"e.toml\"]\n");
+  EXPECT_EQ(dcsde::load_claims(beyond.path())[0].scope, "beyond");
+  const std::string message = error_of(kHead + "scope = \"poster\"\nexperiments = [\"e.toml\"]\n");
+  EXPECT_NE(message.find("claims.toml:7"), std::string::npos) << message;
+  EXPECT_NE(message.find("claim.scope = 'poster'. Violated constraint: scope is \"paper\" or "
+                         "\"beyond\""),
+            std::string::npos)
+      << message;
+}
+
 TEST(Claims, MalformedThresholdEntriesNameFileAndLine) {
   const std::string entry = "[[claim.thresholds]]\nname = \"t\"\nexperiment = \"e.toml\"\n";
   struct Case {
@@ -121,6 +135,8 @@ TEST(Claims, TheManifestsThresholdClaimsParse) {
       EXPECT_FALSE(c.criterion.empty()) << c.name;  // written before the run
     }
   EXPECT_GE(with_thresholds, 2);
+  for (const dcsde::Claim& c : claims)  // the one claim of the manifest beyond the papers
+    EXPECT_EQ(c.scope, c.name == "mpi_bytes" ? "beyond" : "paper") << c.name;
 }
 
 // GD's first-order SDE on a parabola never diverges (papers.md 8.2): with keep_absent its

@@ -13,6 +13,9 @@
 //                                              # (mpirun -np 2 dcsde run ... --backend mpi)
 //   criterion = "..."                          # optional: the verdict's rule, written before
 //                                              # the run (shown in RESULTS.md)
+//   scope = "paper"                            # optional: "paper" (default), a claim the
+//                                              # papers make, or "beyond" (beyond the papers);
+//                                              # RESULTS.md's tally counts the two apart
 //   [[claim.thresholds]]                       # optional, repeated: a stability limit found
 //   name = "quartic_omega1"                    # by `dcsde threshold`'s driver, in process,
 //   experiment = "limits_quartic.toml"         # into the claim's folder NAME/threshold.json
@@ -49,7 +52,8 @@ struct ClaimThreshold {
 
 struct Claim {
   std::string name, paper, statement, analysis;
-  std::string criterion;  // the verdict's rule as written before the run; may be empty
+  std::string criterion;        // the verdict's rule as written before the run; may be empty
+  std::string scope = "paper";  // "paper" (the papers claim it) or "beyond" (beyond the papers)
   std::vector<std::filesystem::path> experiments;  // absolute or relative to the manifest
   std::vector<ClaimThreshold> thresholds;
   std::vector<std::string> quick;
