@@ -10,18 +10,10 @@
 #include "dcsde/torch/torch.hpp"
 #endif
 
-int main(int argc, char** argv) {
-  // First, before any thread starts: SIGINT, SIGTERM and SIGHUP remove unfinished results.
-  dcsde::install_interrupt_handlers();
-#ifdef DCSDE_HAVE_TORCH
-  dcsde::torch_networks::install();  // objective = "torch"
-#endif
-  CLI::App app{
-      "dcsde: distributed optimization under gradient noise and compression, and its SDEs"};
-  app.set_version_flag("--version", std::string("dcsde ") + DCSDE_VERSION);
-  app.require_subcommand(1);
+namespace {
 
-  dcsde::cli::RunArgs run_args;
+// dcsde run FILE | --resume DIR.
+CLI::App* add_run(CLI::App& app, dcsde::cli::RunArgs& run_args) {
   CLI::App* run = app.add_subcommand("run", "Run an experiment file: curves, summary and plot");
   run->add_option("file", run_args.file, "experiment TOML file (not with --resume)")
       ->check(CLI::ExistingFile);
@@ -49,27 +41,11 @@ int main(int argc, char** argv) {
   run->add_option("--exit-after-checkpoint", run_args.exit_after_checkpoints)
       ->check(CLI::PositiveNumber)
       ->group("");
+  return run;
+}
 
-  std::string validate_file;
-  std::vector<std::string> validate_sets;
-  CLI::App* validate =
-      app.add_subcommand("validate", "Check an experiment file without running it");
-  validate->add_option("file", validate_file, "experiment TOML file")
-      ->required()
-      ->check(CLI::ExistingFile);
-  validate->add_option("--set", validate_sets, "override a key (repeatable)");
-
-  std::string bound_file, bound_out;
-  std::vector<std::string> bound_sets;
-  CLI::App* bound =
-      app.add_subcommand("bound", "The papers' convergence bound of an experiment (Thm 3, Thm 4)");
-  bound->add_option("file", bound_file, "experiment TOML file")
-      ->required()
-      ->check(CLI::ExistingFile);
-  bound->add_option("--out", bound_out, "results folder (default results/<experiment name>)");
-  bound->add_option("--set", bound_sets, "override a key (repeatable)");
-
-  dcsde::cli::ThresholdArgs threshold_args;
+// dcsde threshold FILE --key KEY.
+CLI::App* add_threshold(CLI::App& app, dcsde::cli::ThresholdArgs& threshold_args) {
   CLI::App* threshold = app.add_subcommand(
       "threshold", "The stability limit of a numeric key (method.lr, ...) by bisection");
   threshold->add_option("file", threshold_args.file, "experiment TOML file")
@@ -91,8 +67,11 @@ int main(int argc, char** argv) {
   threshold->add_option("--set", threshold_args.sets, "override a key (repeatable)");
   threshold->add_flag("--quiet", threshold_args.quiet, "no line per probe");
   threshold->add_flag("--no-plot", threshold_args.no_plot, "do not draw threshold.png");
+  return threshold;
+}
 
-  dcsde::cli::ScaleArgs scale_args;
+// dcsde scale: the scaling rules.
+CLI::App* add_scale(CLI::App& app, dcsde::cli::ScaleArgs& scale_args) {
   CLI::App* scale = app.add_subcommand(
       "scale", "Scaling rules: given three of kappa, delta, alpha, beta, solve the fourth");
   scale->add_option("--method", scale_args.method, "dcsgd or dsignsgd")
@@ -117,8 +96,11 @@ int main(int argc, char** argv) {
                    "run this experiment as the base and rescaled, and compare asymptotic losses")
       ->check(CLI::ExistingFile);
   scale->add_option("--set", scale_args.sets, "override a key of the --verify file (repeatable)");
+  return scale;
+}
 
-  dcsde::cli::ReproduceArgs reproduce_args;
+// dcsde reproduce NAME | all.
+CLI::App* add_reproduce(CLI::App& app, dcsde::cli::ReproduceArgs& reproduce_args) {
   CLI::App* reproduce = app.add_subcommand(
       "reproduce", "Run a claim of the papers: its experiments, figures and verdict");
   reproduce->add_option("name", reproduce_args.name, "a claim (see --list) or all");
@@ -130,6 +112,49 @@ int main(int argc, char** argv) {
   reproduce->add_option("--threads", reproduce_args.threads, "OpenMP threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
   reproduce->add_flag("--quiet", reproduce_args.quiet, "no progress output");
+  return reproduce;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // First, before any thread starts: SIGINT, SIGTERM and SIGHUP remove unfinished results.
+  dcsde::install_interrupt_handlers();
+#ifdef DCSDE_HAVE_TORCH
+  dcsde::torch_networks::install();  // objective = "torch"
+#endif
+  CLI::App app{
+      "dcsde: distributed optimization under gradient noise and compression, and its SDEs"};
+  app.set_version_flag("--version", std::string("dcsde ") + DCSDE_VERSION);
+  app.require_subcommand(1);
+
+  dcsde::cli::RunArgs run_args;
+  CLI::App* run = add_run(app, run_args);
+  dcsde::cli::ThresholdArgs threshold_args;
+  CLI::App* threshold = add_threshold(app, threshold_args);
+  dcsde::cli::ScaleArgs scale_args;
+  CLI::App* scale = add_scale(app, scale_args);
+  dcsde::cli::ReproduceArgs reproduce_args;
+  CLI::App* reproduce = add_reproduce(app, reproduce_args);
+
+  std::string validate_file;
+  std::vector<std::string> validate_sets;
+  CLI::App* validate =
+      app.add_subcommand("validate", "Check an experiment file without running it");
+  validate->add_option("file", validate_file, "experiment TOML file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  validate->add_option("--set", validate_sets, "override a key (repeatable)");
+
+  std::string bound_file, bound_out;
+  std::vector<std::string> bound_sets;
+  CLI::App* bound =
+      app.add_subcommand("bound", "The papers' convergence bound of an experiment (Thm 3, Thm 4)");
+  bound->add_option("file", bound_file, "experiment TOML file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  bound->add_option("--out", bound_out, "results folder (default results/<experiment name>)");
+  bound->add_option("--set", bound_sets, "override a key (repeatable)");
 
   bool markdown = false;
   CLI::App* list = app.add_subcommand(
