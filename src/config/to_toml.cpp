@@ -46,9 +46,8 @@ toml::table compressor_table(const Experiment& e) {
   return t;
 }
 
-}  // namespace
-
-std::string to_toml(const Experiment& e) {
+// [problem]: the objective's own keys, as its spec says.
+toml::table problem_table(const Experiment& e) {
   const unsigned objective_keys = spec_of(e.objective.kind).keys;
   toml::table problem{{"objective", name_of(e.objective.kind)},
                       {"seed", static_cast<std::int64_t>(e.objective.seed)}};
@@ -83,6 +82,13 @@ std::string to_toml(const Experiment& e) {
     problem.insert("samples", static_cast<std::int64_t>(e.objective.samples));
     problem.insert("l2", e.objective.l2);
   }
+  return problem;
+}
+
+}  // namespace
+
+std::string to_toml(const Experiment& e) {
+  const toml::table problem = problem_table(e);
   // Each kind's own keys, as its spec says (core/kind.hpp).
   const NoiseSpec& noise_spec = spec_of(e.noise.kind);
   const bool injected =
