@@ -20,8 +20,8 @@ constexpr double kMinRate = 1e-9;
 constexpr std::size_t kMaxObservations = 33;
 constexpr Index kJackknifeGroups = 8;
 // An early stop is asked about this many times per run at most: a stopped probe runs at most
-// steps/32 steps past its decision, and the lockstep stretches cost little.
-constexpr std::int64_t kStopChecks = 32;
+// steps/16 steps past its decision, and the lockstep stretches cost little.
+constexpr std::int64_t kStopChecks = 16;
 
 struct TracedWorkspace final : ProcessWorkspace {
   std::unique_ptr<ProcessWorkspace> inner;

@@ -28,7 +28,7 @@
 // Early stop. A replica that diverged stays diverged, so some verdicts are certain before the end:
 // mean square is unstable from the first divergence on, almost sure once more than half of the
 // replicas diverged (the median slope is then +inf), both once all did. traced_run can stop there
-// (a StopRule, run/runner.hpp, asked every ceil(steps/32) steps), and judge() then returns those
+// (a StopRule, run/runner.hpp, asked every ceil(steps/16) steps), and judge() then returns those
 // verdicts without the tail the run did not reach: the verdicts the whole run would give.
 #pragma once
 
@@ -79,7 +79,7 @@ bool decided_by_divergences(StabilityCriterion criterion, Index diverged, Index 
 
 // Runs `process` as run_process does, observing the tail on up to 33 evenly spaced steps.
 // options.steps must be >= 2 (DCSDE_ASSERT). With `stop_when_decided` non-empty the run stops
-// early once every listed criterion is decided_by_divergences (checked every ceil(steps/32) steps,
+// early once every listed criterion is decided_by_divergences (checked every ceil(steps/16) steps,
 // so the stop step depends on the divergences only, not on threads or blocks); judge() answers
 // those criteria on such a trace, and no other.
 GrowthTrace traced_run(const Process& process, const Vector& x0, const RunOptions& options,
