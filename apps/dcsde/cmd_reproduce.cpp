@@ -108,6 +108,7 @@ fs::path run_threshold(const Claim& claim, const ClaimThreshold& t, const fs::pa
         std::printf("  %-16s %-12s %s (%zu probes)\n", p.process.c_str(), to_string(r.criterion),
                     value.c_str(), p.probes.size());
       }
+  if (!args.quiet) std::printf("  %s\n", early_stop_summary(report).c_str());
   std::printf("  %.1f s\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return out;
@@ -136,8 +137,14 @@ nlohmann::json reproduce_claim(const Claim& claim, const fs::path& manifest, con
     }
     analysis_args.push_back(run_args.out);
   }
-  for (const ClaimThreshold& t : claim.thresholds)
+  for (const ClaimThreshold& t : claim.thresholds) {
+    if (args.quick && !t.quick) {
+      std::printf("\n== %s: threshold %s skipped (quick = false: not part of --quick)\n",
+                  claim.name.c_str(), t.name.c_str());
+      continue;
+    }
     analysis_args.push_back(run_threshold(claim, t, dir, args).string());
+  }
   const fs::path script = manifest.parent_path() / ".." / ".." / "scripts" / "reproduce.py";
   if (!fs::exists(script)) throw IoError(script.string() + ": the analyses script is missing");
   const PythonResult analysis = run_python(script, analysis_args);

@@ -28,6 +28,17 @@ def load_entries(result_dirs):
     return out
 
 
+def processes_of(report):
+    """The processes an entry ran ("optimizer", "sde:stable", ...): an entry may run some models
+    only (the MLP's classic models run at more substeps, in an entry of their own)."""
+    return {p["process"] for p in report["processes"]}
+
+
+def criteria_of(report):
+    """The criteria an entry was judged by (threshold.json "criteria")."""
+    return set(report["criteria"])
+
+
 def result(report, process, criterion):
     """(threshold or None when absent, Thm 4.2 / 4.3's value or None) of one process."""
     for p in report["processes"]:
@@ -55,15 +66,22 @@ def stability_limits(claim_dir, result_dirs):
     entries = load_entries(result_dirs)
     criteria = ("mean_square", "almost_sure")
     misses = {m: [] for m in MODELS}
+    judged = {m: 0 for m in MODELS}  # (case, criterion) pairs each model was judged on
     theorem_violations, lines = [], []
     fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
     names = [e["name"] for e, _ in entries]
     for ax, criterion in zip(axes, criteria):
         for i, (entry, report) in enumerate(entries):
+            if criterion not in criteria_of(report):
+                continue  # e.g. the MLP entries: mean square only
+            ran = processes_of(report)
             opt, theorem = result(report, "optimizer", criterion)
             row = [f"opt {fmt(opt)}"]
             for m in MODELS:
+                if m not in ran:
+                    continue
                 thr, _ = result(report, m, criterion)
+                judged[m] += 1
                 if not tracks(thr, opt):
                     misses[m].append(f"{entry['name']} ({criterion})")
                 row.append(f"{m[4:]} {fmt(thr)}")
@@ -75,6 +93,8 @@ def stability_limits(claim_dir, result_dirs):
                                            ("sde:stable", "s", "tab:green"),
                                            ("sde:first_order", "^", "tab:red"),
                                            ("sde:modified", "v", "tab:orange")):
+                if process not in ran:
+                    continue
                 thr, _ = result(report, process, criterion)
                 top = report_bracket_top(report)
                 y, face = (thr, color) if thr is not None else (top * 1.6, "none")
@@ -94,9 +114,10 @@ def stability_limits(claim_dir, result_dirs):
     save_figure(fig, claim_dir, "stability_limits.png")
     holds = (not misses["sde:stable"] and bool(misses["sde:first_order"])
              and bool(misses["sde:modified"]) and not theorem_violations)
-    summary = (f"stable SDE misses: {len(misses['sde:stable'])}, first-order SDE misses: "
-               f"{len(misses['sde:first_order'])}, modified SDE misses: "
-               f"{len(misses['sde:modified'])} of {len(entries) * len(criteria)} "
+    summary = (f"stable SDE misses: {len(misses['sde:stable'])} of {judged['sde:stable']}, "
+               f"first-order SDE misses: {len(misses['sde:first_order'])} of "
+               f"{judged['sde:first_order']}, modified SDE misses: "
+               f"{len(misses['sde:modified'])} of {judged['sde:modified']} "
                f"(case, criterion) pairs; theorem above the measured limit: "
                f"{len(theorem_violations)}")
     explanation = []

@@ -69,9 +69,10 @@ ClaimThreshold parse_threshold(const toml::node& node, const std::filesystem::pa
   if (table == nullptr)
     throw ConfigError(at + ": claim.thresholds must be an array of tables ([[claim.thresholds]])");
   const std::string what = "claim.thresholds";
-  check_keys(*table,
-             {"name", "experiment", "key", "sde", "criteria", "set", "low", "high", "tolerance"},
-             what, "name, experiment, key, sde, criteria, set, low, high, tolerance");
+  check_keys(
+      *table,
+      {"name", "experiment", "key", "sde", "criteria", "set", "low", "high", "tolerance", "quick"},
+      what, "name, experiment, key, sde, criteria, set, low, high, tolerance, quick");
   ClaimThreshold t;
   t.name = required_string(*table, "name", at, what);
   if (!plain_name(t.name))
@@ -109,6 +110,14 @@ ClaimThreshold parse_threshold(const toml::node& node, const std::filesystem::pa
       throw ConfigError(detail::where(*table->get("tolerance")) +
                         ": claim.thresholds.tolerance must lie in (0, 1)");
     t.tolerance = *tolerance;
+  }
+  if (const toml::node* quick = table->get("quick")) {
+    const auto value = quick->value<bool>();
+    if (!quick->is_boolean() || !value)
+      throw ConfigError(detail::where(*quick) +
+                        ": claim.thresholds.quick must be true or false (false: --quick skips "
+                        "the entry)");
+    t.quick = *value;
   }
   return t;
 }

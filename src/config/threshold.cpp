@@ -109,9 +109,13 @@ class Prober {
     std::optional<OptimizerProcess> optimizer;
     const Process* p = a.sde.get();
     if (!model_) p = &optimizer.emplace(*a.method);
-    const GrowthTrace trace = traced_run(*p, a.x0, e.run);
+    const GrowthTrace trace =
+        traced_run(*p, a.x0, e.run,
+                   options_.early_stop ? std::span<const StabilityCriterion>(options_.criteria)
+                                       : std::span<const StabilityCriterion>());
     quantity_ = trace.quantity;
-    ThresholdProbe probe{.value = v};
+    ThresholdProbe probe{
+        .value = v, .steps_run = trace.steps_run, .stopped_early = trace.stopped_early};
     for (StabilityCriterion c : options_.criteria)
       probe.verdicts.push_back(judge(trace, c, options_.z));
     probe.wall_seconds =
@@ -284,6 +288,7 @@ ThresholdReport find_thresholds(const std::string& toml_text, const std::string&
   report.tolerance = o.tolerance;
   report.replicas = e.run.replicas;
   report.steps = e.run.steps;
+  report.early_stop = o.early_stop;
   for (Prober& p : probers) {
     ProcessThreshold pt;
     pt.process = p.process();
@@ -327,6 +332,7 @@ std::string threshold_json(const ThresholdReport& r) {
   j["replicas"] = r.replicas;
   j["steps"] = r.steps;
   j["quantity"] = r.quantity;
+  j["early_stop"] = r.early_stop;
   nlohmann::json criteria = nlohmann::json::object();
   for (StabilityCriterion c : r.criteria) criteria[to_string(c)] = describe(c);
   j["criteria"] = criteria;
@@ -356,12 +362,32 @@ std::string threshold_json(const ThresholdReport& r) {
       nlohmann::json verdicts = nlohmann::json::object();
       for (std::size_t c = 0; c < r.criteria.size(); ++c)
         verdicts[to_string(r.criteria[c])] = verdict_json(probe.verdicts[c]);
-      pj["probes"].push_back(
-          {{"value", probe.value}, {"verdicts", verdicts}, {"wall_seconds", probe.wall_seconds}});
+      pj["probes"].push_back({{"value", probe.value},
+                              {"verdicts", verdicts},
+                              {"wall_seconds", probe.wall_seconds},
+                              {"steps_run", probe.steps_run},
+                              {"stopped_early", probe.stopped_early}});
     }
     j["processes"].push_back(pj);
   }
   return j.dump(2) + "\n";
+}
+
+std::string early_stop_summary(const ThresholdReport& r) {
+  if (!r.early_stop) return "early stop: off (every probe ran all its steps)";
+  std::size_t probes = 0, stopped = 0;
+  std::int64_t run = 0, planned = 0;
+  for (const ProcessThreshold& p : r.processes)
+    for (const ThresholdProbe& probe : p.probes) {
+      ++probes;
+      stopped += probe.stopped_early ? 1 : 0;
+      run += probe.steps_run;
+      planned += r.steps;
+    }
+  return fmt::format(
+      "early stop: {} of {} probes stopped once decided ({:.0f}% of the steps run)", stopped,
+      probes,
+      planned > 0 ? 100.0 * static_cast<double>(run) / static_cast<double>(planned) : 100.0);
 }
 
 }  // namespace dcsde

@@ -19,6 +19,9 @@ constexpr double kFloor = 1e-300;
 constexpr double kMinRate = 1e-9;
 constexpr std::size_t kMaxObservations = 33;
 constexpr Index kJackknifeGroups = 8;
+// An early stop is asked about this many times per run at most: a stopped probe runs at most
+// steps/16 steps past its decision, and the lockstep stretches cost little.
+constexpr std::int64_t kStopChecks = 16;
 
 struct TracedWorkspace final : ProcessWorkspace {
   std::unique_ptr<ProcessWorkspace> inner;
@@ -47,12 +50,8 @@ class TracedProcess final : public Process {
     const auto it = std::lower_bound(steps.begin(), steps.end(), k + 1);
     if (it == steps.end() || *it != k + 1) return;
     RowVector& y = ws.y;
-    if (f_star_) {
-      inner_.objective().value(X, y);
-      y.array() -= *f_star_;
-    } else {
-      y = X.colwise().squaredNorm();
-    }
+    inner_.objective().value(X, y);
+    if (f_star_) y.array() -= *f_star_;
     const std::size_t row =
         static_cast<std::size_t>(it - steps.begin()) * static_cast<std::size_t>(trace_.replicas);
     for (Index c = 0; c < X.cols(); ++c)
@@ -102,11 +101,11 @@ const StabilityCriterionSpec kCriteria[] = {
     {StabilityCriterion::kMeanSquare, "mean_square",
      "mean square: unstable when E y = mean over replicas of y grows (the slope of log "
      "E y over the last half of the run exceeds 3 standard errors) or any replica "
-     "diverges; y = f - f* (or ||x||^2 where f* is unknown)"},
+     "diverges; y = f - f* (or f where f* is unknown: a loss >= 0)"},
     {StabilityCriterion::kAlmostSure, "almost_sure",
      "almost sure: unstable when a majority of replicas grows (the median over "
      "replicas of the slope of log y over the last half of the run exceeds 3 standard "
-     "errors; a diverged replica grows); y = f - f* (or ||x||^2 where f* is unknown)"},
+     "errors; a diverged replica grows); y = f - f* (or f where f* is unknown: a loss >= 0)"},
 };
 
 }  // namespace
@@ -117,18 +116,37 @@ const char* to_string(StabilityCriterion criterion) { return spec_of(criterion).
 
 const char* describe(StabilityCriterion criterion) { return spec_of(criterion).meaning.data(); }
 
-GrowthTrace traced_run(const Process& process, const Vector& x0, const RunOptions& options) {
+bool decided_by_divergences(StabilityCriterion criterion, Index diverged, Index replicas) {
+  if (criterion == StabilityCriterion::kMeanSquare) return diverged > 0;
+  return 2 * diverged > replicas;  // the median slope is +inf
+}
+
+GrowthTrace traced_run(const Process& process, const Vector& x0, const RunOptions& options,
+                       std::span<const StabilityCriterion> stop_when_decided) {
   DCSDE_ASSERT(options.steps >= 2, "traced_run: steps >= 2");
   GrowthTrace trace;
   trace.replicas = options.replicas;
-  trace.quantity = process.objective().constants().f_star ? "f - f*" : "||x||^2";
+  trace.quantity = process.objective().constants().f_star ? "f - f*" : "f";
   const std::int64_t first = options.steps / 2, span = options.steps - first;
   const std::int64_t n = std::min<std::int64_t>(kMaxObservations, span + 1);
   for (std::int64_t j = 0; j < n; ++j) trace.steps.push_back(first + j * span / (n - 1));
   trace.steps.erase(std::unique(trace.steps.begin(), trace.steps.end()), trace.steps.end());
   trace.values.assign(trace.steps.size() * static_cast<std::size_t>(trace.replicas), 0.0);
   const TracedProcess traced(process, trace);
-  trace.summary = run_process(traced, x0, options);
+  StopRule stop{.every = std::max<std::int64_t>(1, (options.steps + kStopChecks - 1) / kStopChecks),
+                .decided = [&](std::int64_t, std::span<const std::int64_t> died_at) {
+                  const auto diverged = static_cast<Index>(
+                      std::count_if(died_at.begin(), died_at.end(), [](auto k) { return k >= 0; }));
+                  return std::all_of(stop_when_decided.begin(), stop_when_decided.end(),
+                                     [&](StabilityCriterion c) {
+                                       return decided_by_divergences(c, diverged, trace.replicas);
+                                     });
+                }};
+  trace.summary =
+      run_process(traced, x0, options, {}, nullptr, stop_when_decided.empty() ? nullptr : &stop);
+  trace.steps_planned = options.steps;
+  trace.steps_run = trace.summary.steps_run;
+  trace.stopped_early = trace.summary.stopped_early;
   trace.diverged.assign(static_cast<std::size_t>(trace.replicas), 0);
   for (const Divergence& d : trace.summary.divergences)
     trace.diverged[static_cast<std::size_t>(d.replica)] = 1;
@@ -143,6 +161,16 @@ StabilityVerdict judge(const GrowthTrace& t, StabilityCriterion criterion, doubl
     if (!t.diverged[static_cast<std::size_t>(r)]) live.push_back(r);
   StabilityVerdict v;
   v.diverged = t.replicas - static_cast<Index>(live.size());
+  if (t.stopped_early) {
+    // The verdict the whole run would give: its diverged replicas stay diverged.
+    DCSDE_ASSERT(decided_by_divergences(criterion, v.diverged, t.replicas),
+                 "judge: the run stopped before this criterion was decided");
+    v.unstable = true;
+    v.diverging_fraction = static_cast<double>(v.diverged) / static_cast<double>(t.replicas);
+    v.reason = fmt::format("{}/{} replicas diverged by step {} of {}: decided, stopped early",
+                           v.diverged, t.replicas, t.steps_run, t.steps_planned);
+    return v;
+  }
   // Per-replica slopes: the almost-sure rate, and the diverging fraction of both criteria.
   std::vector<double> slopes(static_cast<std::size_t>(t.replicas),
                              std::numeric_limits<double>::infinity());

@@ -243,7 +243,8 @@ detail::RunShape::RunShape(Index dim, const RunOptions& options)
       tail_start(n_rec - tail) {}
 
 ProcessSummary run_process(const Process& process, const Vector& x0, const RunOptions& options,
-                           const ProgressCallback& progress, const CheckpointFile* checkpoint) {
+                           const ProgressCallback& progress, const CheckpointFile* checkpoint,
+                           const StopRule* stop) {
   const auto start = std::chrono::steady_clock::now();
   const std::clock_t cpu_start = std::clock();
   const RunShape shape(process.objective().dim(), options);
@@ -265,30 +266,48 @@ ProcessSummary run_process(const Process& process, const Vector& x0, const RunOp
   ProgressTicker ticker(progress,
                         static_cast<std::int64_t>(shape.replicas) * (options.steps - state.step));
 
-  // All blocks advance to `until`; then the state is saved. Without checkpoints there is one
-  // stretch, and each block runs its whole trajectory in one go.
+  const bool stopping = stop != nullptr && static_cast<bool>(stop->decided);
+  DCSDE_ASSERT(!stopping || stop->every >= 1, "StopRule::every >= 1");
+  // All blocks advance to `until`, the next multiple of checkpoint_every (then the state is
+  // saved) or of stop->every (then the rule is asked). Without either there is one stretch, and
+  // each block runs its whole trajectory in one go.
+  const bool stretches = checkpointing || stopping;
+  auto next_multiple = [](std::int64_t from, std::int64_t every) {
+    return (from / every + 1) * every;
+  };
+  bool stopped = false;
   for (;;) {
     const std::int64_t from = state.step;
-    const std::int64_t until =
-        checkpointing ? std::min(options.steps, from + options.checkpoint_every) : options.steps;
+    std::int64_t until = options.steps;
+    if (checkpointing) until = std::min(until, next_multiple(from, options.checkpoint_every));
+    if (stopping) until = std::min(until, next_multiple(from, stop->every));
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (Index b = 0; b < shape.n_blocks; ++b) {
       BlockState& s = state.blocks[static_cast<std::size_t>(b)];
       if (s.alive.empty()) start_block(state, b, shape, x0);
       advance_block(process, options, shape, b, from, until, state, final_metrics, ticker);
-      if (!checkpointing) {  // done with this block: keep only its alive flags
+      if (!stretches) {  // done with this block: keep only its alive flags
         s.X = Batch();
         s.time = RowVector();
       }
     }
     state.step = until;
-    if (checkpointing) {
+    if (checkpointing && (until % options.checkpoint_every == 0 || until == options.steps)) {
       save_state(*checkpoint, state, shape.d);
       if (checkpoint->saved) checkpoint->saved();
     }
     if (until == options.steps) break;
+    // Every block has reached `until`: died_at is complete up to it, whatever the threads did.
+    if (stopping && stop->decided(until, state.died_at)) {
+      stopped = true;
+      break;
+    }
   }
   ProcessSummary summary = detail::summarize(process, shape, state, final_metrics);
+  summary.steps_run = state.step;
+  summary.stopped_early = stopped;
+  if (stopped)
+    summary.message += fmt::format("; stopped early at step {} of {}", state.step, options.steps);
   summary.cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   summary.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -57,7 +57,7 @@ TEST(Claims, ThresholdEntriesAndCriterionAreRead) {
                    "[[claim.thresholds]]\nname = \"t1\"\nexperiment = \"e.toml\"\n"
                    "key = \"method.lr\"\nsde = [\"first_order\", \"stable\"]\n"
                    "criteria = [\"almost_sure\"]\nset = [\"run.replicas=8\"]\nlow = 0.1\n"
-                   "high = 4.0\ntolerance = 0.05\n"
+                   "high = 4.0\ntolerance = 0.05\nquick = false\n"
                    "[[claim.thresholds]]\nname = \"t2\"\nexperiment = \"e.toml\"\n"
                    "key = \"method.lr\"\n");
   const auto claims = dcsde::load_claims(m.path());
@@ -77,6 +77,8 @@ TEST(Claims, ThresholdEntriesAndCriterionAreRead) {
   EXPECT_DOUBLE_EQ(*t.low, 0.1);
   EXPECT_DOUBLE_EQ(*t.high, 4.0);
   EXPECT_DOUBLE_EQ(t.tolerance, 0.05);
+  EXPECT_FALSE(t.quick);
+  EXPECT_TRUE(c.thresholds[1].quick);  // the default: --quick runs it
   EXPECT_EQ(c.thresholds[1].criteria,  // the default
             std::vector<dcsde::StabilityCriterion>{dcsde::StabilityCriterion::kMeanSquare});
   EXPECT_FALSE(c.thresholds[1].low.has_value());
@@ -110,6 +112,7 @@ TEST(Claims, MalformedThresholdEntriesNameFileAndLine) {
       {entry + "key = \"method.lr\"\nlow = 2.0\nhigh = 1.0\n", "low < high", ":7"},
       {entry + "key = \"method.lr\"\ntolerance = 2.0\n", "tolerance must lie in (0, 1)", ":11"},
       {entry + "key = \"method.lr\"\nlow = \"x\"\nhigh = 1.0\n", "must be a number", ":11"},
+      {entry + "key = \"method.lr\"\nquick = \"no\"\n", "quick must be true or false", ":11"},
       {"[[claim.thresholds]]\nname = \"a/b\"\nexperiment = \"e.toml\"\nkey = \"k\"\n",
        "plain folder name", ":7"},
       {"[[claim.thresholds]]\nname = \"t\"\nexperiment = \"none.toml\"\nkey = \"k\"\n",

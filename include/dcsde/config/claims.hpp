@@ -26,6 +26,8 @@
 //   low = 0.02                                 # the bracket: both or neither
 //   high = 8.0
 //   tolerance = 0.01                           # relative width of the final bracket
+//   quick = false                              # optional: --quick skips the entry (e.g. a
+//                                              # network, too slow for a smoke run)
 #pragma once
 
 #include <filesystem>
@@ -48,6 +50,7 @@ struct ClaimThreshold {
   std::vector<std::string> sets;             // --set overrides, before --quick's
   std::optional<double> low, high;
   double tolerance = 1e-2;
+  bool quick = true;  // false: `dcsde reproduce --quick` skips this entry
 };
 
 struct Claim {

@@ -39,6 +39,10 @@ struct ThresholdOptions {
   // compares models whose limit may not exist (the first-order SDE of GD on a quadratic never
   // diverges, papers.md 8.2).
   bool keep_absent = false;
+  // Stop a probe once its verdicts are certain (run/growth.hpp, early stop): at the first diverged
+  // replica when only mean_square is asked, once more than half diverged when almost_sure is. The
+  // verdicts are those of the whole run; only the rates of the stopped probes are missing.
+  bool early_stop = true;
   // Called after each probe (process name, the key's value, the verdicts), e.g. to print it.
   std::function<void(const std::string&, double, const std::vector<StabilityVerdict>&)> on_probe;
 };
@@ -48,6 +52,8 @@ struct ThresholdProbe {
   double value = 0.0;
   std::vector<StabilityVerdict> verdicts;
   double wall_seconds = 0.0;
+  std::int64_t steps_run = 0;  // method.steps, or fewer when it stopped early
+  bool stopped_early = false;
 };
 
 // What the theory says about the key's limit for one process and criterion.
@@ -83,6 +89,7 @@ struct ThresholdReport {
   double tolerance = 0.0;
   Index replicas = 0;
   std::int64_t steps = 0;
+  bool early_stop = true;  // ThresholdOptions::early_stop
   std::vector<ProcessThreshold> processes;
 };
 
@@ -98,6 +105,10 @@ ThresholdReport find_thresholds_in_file(const std::string& path,
 
 // threshold.json: the report with every probe and the criteria stated.
 std::string threshold_json(const ThresholdReport& report);
+
+// One line on the early stops, e.g. "early stop: 9 of 31 probes stopped once decided (61% of
+// their replica-steps run)", for the text output.
+std::string early_stop_summary(const ThresholdReport& report);
 
 // The prediction for `process` ("optimizer" or "sde:<model>") under `criterion`, its value found
 // on the key between lo and hi (`at(v)` builds the experiment at value v; throws ConfigError when

@@ -103,12 +103,29 @@ struct ProcessSummary {
   // inflated when other programs share the cores (bench/compare_reference.py compares it).
   double cpu_seconds = 0.0;
   Curves curves;
+  // Steps run: options.steps, or fewer when a StopRule ended the run early (stopped_early); the
+  // curves then end at the last record step reached, and the final and asymptotic values, which
+  // belong to the last step, are absent.
+  std::int64_t steps_run = 0;
+  bool stopped_early = false;
 
   std::string brief() const;  // one line, e.g. for logs
 };
 
 // Progress callback: (replica-steps done, replica-steps total). Called from a helper thread.
 using ProgressCallback = std::function<void(std::int64_t done, std::int64_t total)>;
+
+// Asks a run whether it can end before options.steps (an observer with a Stop answer; odeint's
+// integrate_* checks, Ceres' CALLBACK_RETURN_TYPE). All blocks advance in lockstep stretches of
+// `every` steps (as with checkpoints); after each stretch, `decided(step, died_at)` gets the steps
+// done and, per replica, the step at which it diverged (-1: still live), and true ends the run
+// there. The divergences of a replica do not depend on which thread or block ran it, so neither
+// does the step at which the run stops. `dcsde threshold` stops a probe once its verdict is
+// certain (run/growth.hpp).
+struct StopRule {
+  std::int64_t every = 1;  // steps between questions, >= 1
+  std::function<bool(std::int64_t step, std::span<const std::int64_t> died_at)> decided;
+};
 
 // Runs `options.replicas` copies of `process` from x0.
 //
@@ -117,8 +134,12 @@ using ProgressCallback = std::function<void(std::int64_t done, std::int64_t tota
 // if that file exists when the call starts, the run resumes from it and the summary is
 // bit-identical to that of an uninterrupted run (wall_seconds aside). Throws IoError for an
 // unreadable or foreign checkpoint; otherwise only on programmer error.
+//
+// With a `stop` rule the run may end before options.steps (summary.stopped_early, steps_run);
+// with checkpoints too, the state is still saved every checkpoint_every steps.
 ProcessSummary run_process(const Process& process, const Vector& x0, const RunOptions& options,
                            const ProgressCallback& progress = {},
-                           const CheckpointFile* checkpoint = nullptr);
+                           const CheckpointFile* checkpoint = nullptr,
+                           const StopRule* stop = nullptr);
 
 }  // namespace dcsde
