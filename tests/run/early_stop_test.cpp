@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dcsde/config/threshold.hpp"
+#include "threshold_oracles.hpp"
 
 namespace dcsde {
 namespace {
@@ -18,61 +19,14 @@ namespace {
 constexpr StabilityCriterion kMS = StabilityCriterion::kMeanSquare;
 constexpr StabilityCriterion kAS = StabilityCriterion::kAlmostSure;
 
-// The exact oracles of threshold_test.cpp. GD on a quadratic (limit 2/lambda_max = 0.5); the
-// bracket's top, 50, overflows within a few steps, so that probe stops early.
-const char* kGd = R"([experiment]
-name = "gd"
-[problem]
-objective = "quadratic"
-dim = 4
-eigenvalues = [0.5, 1.0, 2.0, 4.0]
-x0 = 1.0
-[method]
-kind = "dsgd"
-lr = 0.1
-steps = 200
-[run]
-replicas = 1
-)";
-
-// GD on the quartic from x0 = 2: limit eta x0^2 = 2, i.e. method.lr = 0.5. Past it |x| grows
-// faster than geometrically and overflows: most unstable probes stop early.
-const char* kQuartic = R"([experiment]
-name = "quartic"
-[problem]
-objective = "quartic"
-dim = 1
-x0 = 2.0
-[method]
-kind = "dsgd"
-lr = 0.1
-steps = 300
-[run]
-replicas = 1
-)";
-
-// DCSGD, N = 4, Bernoulli(0.8), lambda = 1: mean-square limit 2N/(N + omega) = 1.88235. Ten steps
-// are too few to overflow anywhere in the bracket: early stop must change nothing.
-const char* kDcsgd = R"([experiment]
-name = "dcsgd"
-[problem]
-objective = "quadratic"
-dim = 1
-eigenvalues = [1.0]
-x0 = 1.0
-[agents]
-count = 4
-[compressor]
-kind = "bernoulli"
-p = 0.8
-[method]
-kind = "dcsgd"
-lr = 1.0
-steps = 10
-[run]
-replicas = 16384
-seed = 3
-)";
+// The exact oracles of threshold_test.cpp (threshold_oracles.hpp). GD on a quadratic: limit
+// 2/lambda_max = 0.5, and the bracket's top, 50, overflows within a few steps, so that probe
+// stops early. GD on the quartic from x0 = 2: limit 0.5; past it |x| grows faster than
+// geometrically and overflows, so most unstable probes stop early. DCSGD with Bernoulli(0.8):
+// ten steps are too few to overflow anywhere in the bracket, so early stop must change nothing.
+using testing_oracles::kDcsgd;
+using testing_oracles::kGd;
+using testing_oracles::kQuartic;
 
 // A noisy quartic where replicas diverge one by one at different steps (runner_test.cpp):
 // the probes that stop do so at a step set by a few replicas, the hard case for determinism.
